@@ -1,0 +1,16 @@
+"""Cancel every open cross-margin order on a symbol of a Binance Portfolio Margin account.
+
+``papi_plugin.extend(exchange)`` adds ``cancel_all_margin_orders(symbol, params)`` (and its camelCase
+alias) to a ccxt ``binance`` object, sync or async. Capabilities come from pluggy plugins registered
+on ``papi_plugin.plugin_manager()``; the Binance Portfolio Margin adapter is the built-in one.
+"""
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("papi_plugin")
+hookimpl = pluggy.HookimplMarker("papi_plugin")
+
+from papi_plugin.plugins import extend, plugin_manager  # noqa: E402  (the markers must exist first)
+
+__all__ = ["extend", "hookimpl", "hookspec", "plugin_manager"]
+__version__ = "0.1.0"

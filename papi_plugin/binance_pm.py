@@ -1,0 +1,353 @@
+"""The Binance Portfolio Margin adapter: ``cancel_all_margin_orders`` for ccxt's ``binance`` (sync and async).
+
+A papi_plugin plugin (entry point ``binance_portfolio_margin``). Decisions live in plain functions
+(``errors``, ``orders``) shared by both shells; only the I/O differs: ``Retrying`` with ``time.sleep``
+for sync objects, ``AsyncRetrying`` with ``asyncio.sleep`` for async ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ccxt
+import ccxt.async_support
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_before_delay
+from tenacity.wait import wait_exponential_jitter
+
+from papi_plugin import hookimpl, transport
+from papi_plugin.errors import (
+    BACKOFF_INITIAL,
+    BACKOFF_JITTER,
+    BACKOFF_MAX,
+    BUDGET_KEYS,
+    DEFAULT_BUDGET,
+    Action,
+    Answer,
+    Budget,
+    Verdict,
+    budget_from,
+    classify,
+    exhausted,
+    is_retryable,
+    retry_after_text,
+)
+from papi_plugin.orders import Order, flatten
+from papi_plugin.redaction import protect_logger
+
+log = logging.getLogger("papi_plugin")
+
+OPTIONS_KEY = "cancelAllMarginOrders"
+CALL_ONLY_PARAMS = (*BUDGET_KEYS, "confirm", "maxConfirmRounds")  # read here, never sent
+SET_BY_CCXT = ("timestamp", "signature")
+MAX_RECV_WINDOW = 60000
+DEFAULT_BAN_SECONDS = 120.0  # Binance's shortest IP ban, when a 418 does not say how long
+
+
+def is_binance(exchange: Any) -> bool:
+    return isinstance(exchange, (ccxt.binance, ccxt.async_support.binance))
+
+
+@hookimpl
+def register_capabilities(exchange: Any) -> dict[str, Callable[..., Any]] | None:
+    if not is_binance(exchange):
+        return None
+    canceller = canceller_for(exchange)
+    return {"cancel_all_margin_orders": canceller.cancel_all_margin_orders}
+
+
+_canceller_lock = threading.Lock()
+
+
+def canceller_for(exchange: Any) -> SyncCanceller | AsyncCanceller:
+    """The one canceller of this exchange object (it holds the ban gate shared by all calls)."""
+    with _canceller_lock:
+        existing = exchange.__dict__.get("papi_plugin_canceller")
+        if existing is not None:
+            return existing  # type: ignore[no-any-return]
+        is_async = isinstance(exchange, ccxt.async_support.Exchange)
+        canceller = AsyncCanceller(exchange) if is_async else SyncCanceller(exchange)
+        exchange.papi_plugin_canceller = canceller
+        options = exchange.options.get(OPTIONS_KEY)
+        exchange.options[OPTIONS_KEY] = {**DEFAULT_BUDGET, **(options if isinstance(options, Mapping) else {})}
+        transport.keep_answers(exchange)
+        return canceller
+
+
+# ---- input: checked before anything is sent ------------------------------------------------------
+
+
+def request_params(symbol: Any, params: Any) -> dict[str, Any]:
+    """The caller's params, checked: raises before any request when the input is bad."""
+    if symbol is None or (isinstance(symbol, str) and not symbol.strip()):
+        raise ccxt.ArgumentsRequired("binance cancel_all_margin_orders() requires a symbol argument")
+    if not isinstance(symbol, str):
+        raise ccxt.BadSymbol(f"binance cancel_all_margin_orders() symbol must be a string, got {symbol!r}")
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise ccxt.BadRequest(f"binance cancel_all_margin_orders() params must be a dict, got {params!r}")
+    for key in SET_BY_CCXT:
+        if key in params:
+            raise ccxt.BadRequest(f"binance cancel_all_margin_orders() sets {key} itself; do not pass it")
+    recv_window = params.get("recvWindow")
+    if recv_window is not None and (
+        isinstance(recv_window, bool)
+        or not isinstance(recv_window, int)
+        or not 1 <= recv_window <= MAX_RECV_WINDOW
+    ):
+        raise ccxt.BadRequest(
+            f"binance cancel_all_margin_orders() recvWindow must be an integer in 1..{MAX_RECV_WINDOW}"
+            f" (milliseconds), got {recv_window!r}"
+        )
+    return dict(params)
+
+
+def margin_market(exchange: Any, symbol: str) -> dict[str, Any]:
+    """The spot market with margin trading for a unified symbol or a Binance market id."""
+    markets = exchange.markets or {}
+    market = markets.get(symbol)
+    if market is None:
+        # A market id such as BTCUSDT names the spot market and the USD-M perpetual alike.
+        candidates = (exchange.markets_by_id or {}).get(symbol) or []
+        market = next((m for m in candidates if m.get("spot")), candidates[0] if candidates else None)
+    if market is None:
+        raise ccxt.BadSymbol(f"binance cancel_all_margin_orders() does not know the symbol {symbol!r}")
+    if not market.get("spot") or not market.get("margin"):
+        raise ccxt.BadSymbol(
+            f"binance cancel_all_margin_orders() needs a spot market open to margin trading;"
+            f" {market['symbol']} is not one"
+        )
+    return market  # type: ignore[no-any-return]
+
+
+def wire_params(market: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    sent = {key: value for key, value in params.items() if key not in CALL_ONLY_PARAMS}
+    sent["symbol"] = market["id"]
+    return sent
+
+
+# ---- per-exchange and per-call state -------------------------------------------------------------
+
+
+@dataclass
+class Gate:
+    """Closed while an IP ban (418) or an unwaited 429 runs: nothing is sent until it opens."""
+
+    until: float = 0.0
+    error: type[ccxt.BaseError] = ccxt.DDoSProtection
+    reason: str = ""
+
+    def check(self, context: str) -> None:
+        left = self.until - time.time()
+        if left > 0:
+            raise self.error(f"{context}: not sent, {self.reason} for {left:.0f} more s")
+
+    def close_after(self, verdict: Verdict) -> None:
+        if verdict.action is Action.BANNED:
+            seconds = verdict.retry_after if verdict.retry_after is not None else DEFAULT_BAN_SECONDS
+            self.error, self.reason = ccxt.DDoSProtection, "the IP is banned (HTTP 418)"
+        elif verdict.action is Action.RATE_LIMITED and verdict.retry_after is not None:
+            seconds = verdict.retry_after
+            self.error, self.reason = ccxt.RateLimitExceeded, "rate limited (HTTP 429)"
+        else:
+            return
+        self.until = max(self.until, time.time() + seconds)
+
+
+class Failure(Exception):
+    """One failed attempt, classified (internal: callers only ever see ``verdict.error``)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(str(verdict.error))
+        self.verdict = verdict
+
+
+@dataclass
+class Call:
+    """What one ``cancel_all_margin_orders`` call has been through."""
+
+    exchange: Any
+    symbol: str
+    context: str
+    budget: Budget
+    started: float = field(default_factory=time.monotonic)
+    attempts: int = 0
+    resyncs: int = 0
+    resync_pending: bool = False
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.exchange.apiKey, self.exchange.secret) if isinstance(s, str))
+
+    def outcome(self, response: Any, kept: list[Answer], raised: ccxt.BaseError | None) -> Any:
+        """The answer of an attempt, or a ``Failure`` to raise; shared by both shells."""
+        if raised is None:
+            return response
+        answer = kept[-1] if kept else Answer()
+        verdict = classify(raised, answer, self.context, self.secrets())
+        if verdict.action is Action.NOTHING_OPEN:
+            return []
+        if verdict.action is Action.RESYNC_CLOCK:
+            self.resyncs += 1
+            self.resync_pending = True
+        raise Failure(verdict)
+
+    def retrying_kwargs(self) -> dict[str, Any]:
+        """The retry policy as data, for tenacity's ``Retrying`` and ``AsyncRetrying`` alike."""
+        return {
+            "stop": stop_after_attempt(self.budget.max_attempts) | stop_before_delay(self.budget.max_elapsed),
+            "wait": self.delay,
+            "retry": retry_if_exception(self.should_retry),
+            "before_sleep": self.before_retry,
+            "reraise": True,
+        }
+
+    def should_retry(self, error: BaseException) -> bool:
+        return isinstance(error, Failure) and is_retryable(error.verdict, self.budget, self.resyncs)
+
+    _backoff = wait_exponential_jitter(initial=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=BACKOFF_JITTER)
+
+    def delay(self, state: RetryCallState) -> float:
+        verdict = _verdict_of(state)
+        if verdict.action is Action.RESYNC_CLOCK:
+            return 0.0
+        if verdict.action is Action.RATE_LIMITED and verdict.retry_after is not None:
+            return verdict.retry_after
+        return float(self._backoff(state))
+
+    def before_retry(self, state: RetryCallState) -> None:
+        verdict, delay = _verdict_of(state), state.upcoming_sleep
+        log.warning(
+            "attempt %d of %d failed, retrying in %.2f s: %s: %s",
+            state.attempt_number,
+            self.budget.max_attempts,
+            delay,
+            type(verdict.error).__name__,
+            verdict.error,
+        )
+        from papi_plugin.plugins import plugin_manager
+
+        plugin_manager().hook.before_retry(
+            exchange=self.exchange,
+            symbol=self.symbol,
+            attempt=state.attempt_number,
+            error=verdict.error,
+            delay=delay,
+        )
+
+    def final_error(self, failure: Failure) -> ccxt.BaseError:
+        return exhausted(failure.verdict, self.attempts, time.monotonic() - self.started)
+
+
+def _verdict_of(state: RetryCallState) -> Verdict:
+    assert state.outcome is not None
+    error = state.outcome.exception()
+    assert isinstance(error, Failure)
+    return error.verdict
+
+
+# ---- the two shells ------------------------------------------------------------------------------
+
+
+class Canceller:
+    """What the sync and async shells share: checks, state, and what happens after a call."""
+
+    def __init__(self, exchange: Any) -> None:
+        self.exchange = exchange
+        self.gate = Gate()
+
+    def begin(self, symbol: Any, params: Any) -> tuple[dict[str, Any], Budget]:
+        checked = request_params(symbol, params)
+        options = self.exchange.options.get(OPTIONS_KEY)
+        budget = budget_from(options if isinstance(options, Mapping) else {}, checked)
+        self.exchange.check_required_credentials()
+        protect_logger(self.exchange.logger, (self.exchange.apiKey, self.exchange.secret))
+        return checked, budget
+
+    def start_call(self, symbol: str, budget: Budget) -> Call:
+        context = f"{self.exchange.id} cancel_all_margin_orders {symbol}"
+        self.gate.check(context)
+        return Call(self.exchange, symbol, context, budget)
+
+    def failed(self, call: Call, failure: Failure) -> ccxt.BaseError:
+        self.gate.close_after(failure.verdict)
+        return call.final_error(failure)
+
+    def finish(self, call: Call, market: dict[str, Any], response: Any) -> list[Order]:
+        orders = flatten(self.exchange, response, market)
+        from papi_plugin.plugins import plugin_manager
+
+        plugin_manager().hook.margin_orders_canceled(exchange=self.exchange, symbol=call.symbol, orders=orders)
+        return orders
+
+
+class SyncCanceller(Canceller):
+    def cancel_all_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
+        """Cancel every open cross-margin order (order lists included) on ``symbol``.
+
+        Returns ccxt unified orders, ``[]`` when nothing was open. Raises a ccxt error otherwise;
+        see the README's error table.
+        """
+        checked, budget = self.begin(symbol, params)
+        self.exchange.load_markets()
+        market = margin_market(self.exchange, symbol)
+        call = self.start_call(market["symbol"], budget)
+        try:
+            response = Retrying(**call.retrying_kwargs())(self.attempt, call, wire_params(market, checked))
+        except Failure as failure:
+            raise self.failed(call, failure) from None
+        return self.finish(call, market, response)
+
+    def attempt(self, call: Call, params: dict[str, Any]) -> Any:
+        call.attempts += 1
+        response, raised = None, None
+        with transport.answers() as kept:
+            try:
+                if call.resync_pending:
+                    self.exchange.load_time_difference()
+                    call.resync_pending = False
+                response = transport.send(self.exchange, params)
+            except ccxt.BaseError as error:
+                raised = error
+        return call.outcome(response, kept, raised)
+
+
+class AsyncCanceller(Canceller):
+    async def cancel_all_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
+        """Cancel every open cross-margin order (order lists included) on ``symbol``.
+
+        Returns ccxt unified orders, ``[]`` when nothing was open. Raises a ccxt error otherwise;
+        see the README's error table.
+        """
+        checked, budget = self.begin(symbol, params)
+        await self.exchange.load_markets()
+        market = margin_market(self.exchange, symbol)
+        call = self.start_call(market["symbol"], budget)
+        try:
+            response = await AsyncRetrying(**call.retrying_kwargs())(
+                self.attempt, call, wire_params(market, checked)
+            )
+        except Failure as failure:
+            raise self.failed(call, failure) from None
+        return self.finish(call, market, response)
+
+    async def attempt(self, call: Call, params: dict[str, Any]) -> Any:
+        call.attempts += 1
+        response, raised = None, None
+        with transport.answers() as kept:
+            try:
+                if call.resync_pending:
+                    await self.exchange.load_time_difference()
+                    call.resync_pending = False
+                response = await transport.send_async(self.exchange, params)
+            except ccxt.BaseError as error:
+                raised = error
+        return call.outcome(response, kept, raised)
+
+
+__all__ = ["AsyncCanceller", "SyncCanceller", "register_capabilities", "retry_after_text"]

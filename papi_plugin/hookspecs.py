@@ -1,0 +1,44 @@
+"""Hook specifications: what a papi_plugin plugin can offer and observe.
+
+Each function here is only a signature and the contract a plugin must keep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from papi_plugin import hookspec
+
+
+@hookspec
+def register_capabilities(exchange: Any) -> dict[str, Callable[..., Any]] | None:
+    """Offer the capabilities this plugin adds to ``exchange``.
+
+    Return a dict from snake_case capability name (``"cancel_all_margin_orders"``) to a callable
+    already bound to ``exchange`` (a coroutine function when ``exchange`` is an async ccxt object),
+    or ``None`` when the plugin has nothing for this exchange. ``papi_plugin.extend`` attaches every
+    offered capability under its snake_case name and its camelCase alias and sets
+    ``exchange.has[camelCaseName] = True``. Called once per ``extend``; must not send a request.
+    """
+
+
+@hookspec
+def margin_orders_canceled(exchange: Any, symbol: str, orders: list[dict[str, Any]]) -> None:
+    """Observe a successful cancel-all.
+
+    Called after every successful ``cancel_all_margin_orders`` with the unified ``symbol`` and the
+    ccxt unified orders it canceled (possibly ``[]``), so a framework can update its order state.
+    The orders are the ones returned to the caller: treat them as read-only. An exception raised
+    here propagates to the caller of ``cancel_all_margin_orders``.
+    """
+
+
+@hookspec
+def before_retry(exchange: Any, symbol: str, attempt: int, error: Exception, delay: float) -> None:
+    """Observe a retry before it sleeps.
+
+    ``attempt`` is the 1-based number of the attempt that just failed, ``error`` the ccxt error it
+    failed with (its message holds no key or signature) and ``delay`` the seconds about to be slept
+    before the next attempt. Called in the caller's thread or task; must not block for long.
+    """

@@ -1,0 +1,77 @@
+"""The thin I/O shell: send the one signed papi request through ccxt and keep what came back.
+
+ccxt raises on an error answer with a class that depends on the host and hides the status, the
+``Retry-After`` header and the body's numeric code. ``keep_answers`` wraps the exchange's
+``on_rest_response`` (ccxt's per-response hook) so that each attempt sees its own answer, in a
+context variable: correct across threads and across concurrent asyncio tasks on one exchange.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from typing import Any
+
+from papi_plugin.errors import Answer
+
+PATH = "margin/allOpenOrders"
+API = ["papi"]
+METHOD = "DELETE"
+WEIGHT = 5  # Binance's documented request weight for this endpoint
+
+_answers: contextvars.ContextVar[list[Answer] | None] = contextvars.ContextVar("papi_plugin_answers", default=None)
+
+
+def keep_answers(exchange: Any) -> None:
+    """Wrap ``exchange.on_rest_response`` once so attempts can read their own HTTP answer."""
+    original = exchange.on_rest_response
+    if getattr(original, "keeps_answers", False):
+        return
+
+    def on_rest_response(
+        code: int, reason: str, url: str, method: str, headers: Any, body: str, *rest: Any
+    ) -> Any:
+        kept = _answers.get()
+        if kept is not None:
+            kept.append(Answer(code, reason or "", dict(headers or {}), body))
+        return original(code, reason, url, method, headers, body, *rest)
+
+    on_rest_response.keeps_answers = True  # type: ignore[attr-defined]
+    exchange.on_rest_response = on_rest_response
+
+
+@contextlib.contextmanager
+def answers() -> Iterator[list[Answer]]:
+    """Collect the HTTP answers received inside the block (in this thread or task only)."""
+    kept: list[Answer] = []
+    token = _answers.set(kept)
+    try:
+        yield kept
+    finally:
+        _answers.reset(token)
+
+
+def signed_request(exchange: Any, params: dict[str, Any]) -> dict[str, Any]:
+    # Signed afresh on every attempt: a new timestamp from ccxt's nonce() and options["timeDifference"].
+    return exchange.sign(PATH, API, METHOD, dict(params))  # type: ignore[no-any-return]
+
+
+# fetch2 is skipped on purpose: its own retry (options "maxRetriesOnFailure") would retry inside ours,
+# including 418 bans (DDoSProtection is an OperationFailed). Throttle, sign and fetch are ccxt's.
+
+
+def send(exchange: Any, params: dict[str, Any]) -> Any:
+    if exchange.enableRateLimit:
+        exchange.throttle(WEIGHT)
+    exchange.set_last_rest_request_timestamp()
+    request = signed_request(exchange, params)
+    return exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
+
+
+async def send_async(exchange: Any, params: dict[str, Any]) -> Any:
+    if exchange.enableRateLimit:
+        await exchange.throttle(WEIGHT)
+    exchange.set_last_rest_request_timestamp()
+    request = signed_request(exchange, params)
+    return await exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
