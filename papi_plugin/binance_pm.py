@@ -18,7 +18,7 @@ import ccxt
 import ccxt.async_support
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_before_delay
-from tenacity.wait import wait_exponential_jitter
+from tenacity.wait import wait_exponential, wait_random
 
 from papi_plugin import hookimpl, transport
 from papi_plugin.errors import (
@@ -210,7 +210,7 @@ class Call:
     def should_retry(self, error: BaseException) -> bool:
         return isinstance(error, Failure) and is_retryable(error.verdict, self.budget, self.resyncs)
 
-    _backoff = wait_exponential_jitter(initial=BACKOFF_INITIAL, max=BACKOFF_MAX, jitter=BACKOFF_JITTER)
+    _backoff = wait_exponential(multiplier=BACKOFF_INITIAL, max=BACKOFF_MAX) + wait_random(0, BACKOFF_JITTER)
 
     def delay(self, state: RetryCallState) -> float:
         verdict = _verdict_of(state)

@@ -1,0 +1,152 @@
+"""Shared fixtures: exchanges on cassettes (vcrpy, record mode ``none``) and on the simulator.
+
+Cassettes live in ``cassettes/<test module>/``. By default they are replayed: the exchange keeps
+Binance's real URLs and nothing leaves the machine. To record:
+
+* ``pytest --record-mode=once`` with ``BINANCE_API_KEY``/``BINANCE_API_SECRET`` set records against
+  Binance itself (only the rows Binance can be made to answer: a real account is needed);
+* ``pytest --record-mode=once`` without them records against the bundled simulator, which plays
+  the scenario each test declares with ``@scenario(...)`` (there is no Portfolio Margin testnet).
+
+Either way the same filters drop ``X-MBX-APIKEY``, ``signature`` and ``timestamp`` before writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ccxt
+import ccxt.async_support as accxt
+import pytest
+
+import papi_plugin
+from papi_plugin.simulator import Fault, Simulator
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+
+# Made-up credentials: cassettes are replayed with them and recorded (from the simulator) with them.
+TEST_API_KEY = "papiTestKey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+TEST_SECRET = "papiTestSecret0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+
+CANCEL_ALL = "DELETE /papi/v1/margin/allOpenOrders"
+MARKET_OPTIONS = {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False, "fetchMargins": False}
+
+
+@pytest.fixture(scope="session")
+def vcr_config() -> dict[str, Any]:
+    return {
+        "filter_headers": [("X-MBX-APIKEY", "REDACTED")],
+        "filter_query_parameters": ["signature", "timestamp"],
+        "filter_post_data_parameters": ["signature", "timestamp"],
+        # Cassettes recorded from the simulator (any port) replay against Binance's real URLs.
+        "match_on": ["method", "path", "query"],
+        "decode_compressed_response": True,
+    }
+
+
+@pytest.fixture
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(CASSETTES / request.module.__name__.split(".")[-1])
+
+
+def scenario(seed: bool = True, faults: list[Fault | None] | None = None, skew_ms: int = 0) -> Any:
+    """What the simulator plays when a cassette is recorded from it (ignored on replay)."""
+    return pytest.mark.scenario(seed=seed, faults=faults or [], skew_ms=skew_ms)
+
+
+def recording(request: pytest.FixtureRequest) -> bool:
+    return request.config.getoption("--record-mode", "none") not in ("none", None)
+
+
+def credentials() -> tuple[str, str, bool]:
+    """(key, secret, live): Binance's real keys from the environment, else the test ones."""
+    key, secret = os.environ.get("BINANCE_API_KEY"), os.environ.get("BINANCE_API_SECRET")
+    if key and secret:
+        return key, secret, True
+    return TEST_API_KEY, TEST_SECRET, False
+
+
+@pytest.fixture
+def recorded_binance(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
+    """Build a papi_plugin-extended binance ("sync" or "async") for a cassette test.
+
+    On replay it keeps Binance's URLs; when recording without real keys it is attached to a
+    simulator that plays the test's ``@scenario``.
+    """
+    key, secret, live = credentials()
+    sims: list[Simulator] = []
+
+    def build(mode: str) -> Any:
+        cls = accxt.binance if mode == "async" else ccxt.binance
+        exchange = papi_plugin.extend(cls({"apiKey": key, "secret": secret, "options": dict(MARKET_OPTIONS)}))
+        if recording(request) and not live:
+            marker = request.node.get_closest_marker("scenario")
+            spec = marker.kwargs if marker else {"seed": True, "faults": [], "skew_ms": 0}
+            sim = Simulator(api_key=key, secret=secret).start()
+            sims.append(sim)
+            if spec["seed"]:
+                sim.seed_documented_example()
+            sim.clock_skew_ms = spec["skew_ms"]
+            sim.inject(CANCEL_ALL, *spec["faults"])
+            sim.attach(exchange)
+        return exchange
+
+    yield build
+    for sim in sims:
+        sim.stop()
+
+
+class Runner:
+    """Runs a capability of a sync or async exchange from a plain test, one event loop per test."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __call__(self, result: Any) -> Any:
+        if asyncio.iscoroutine(result):
+            return self.loop.run_until_complete(result)
+        return result
+
+    def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``function``; a coroutine's result is awaited, its exception re-raised here."""
+        return self(function(*args, **kwargs))
+
+    def close(self, exchanges: list[Any]) -> None:
+        for exchange in exchanges:
+            if isinstance(exchange, accxt.Exchange):
+                self.loop.run_until_complete(exchange.close())
+        self.loop.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def cassette_exchange(mode: str, recorded_binance: Callable[[str], Any]) -> Iterator[tuple[Any, Runner]]:
+    runner = Runner()
+    exchange = recorded_binance(mode)
+    yield exchange, runner
+    runner.close([exchange])
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(api_key=TEST_API_KEY, secret=TEST_SECRET) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def sim_exchange(mode: str, sim: Simulator) -> Iterator[tuple[Any, Runner]]:
+    """A papi_plugin-extended binance on the simulator, sync or async, throttle on as by default."""
+    runner = Runner()
+    cls = accxt.binance if mode == "async" else ccxt.binance
+    exchange = sim.attach(papi_plugin.extend(cls({"apiKey": sim.api_key, "secret": sim.secret})))
+    yield exchange, runner
+    runner.close([exchange])
