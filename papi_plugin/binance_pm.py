@@ -46,7 +46,11 @@ OPTIONS_KEY = "cancelAllMarginOrders"
 CALL_ONLY_PARAMS = (*BUDGET_KEYS, "confirm", "maxConfirmRounds")  # read here, never sent
 SET_BY_CCXT = ("timestamp", "signature")
 MAX_RECV_WINDOW = 60000
-DEFAULT_BAN_SECONDS = 120.0  # Binance's shortest IP ban, when a 418 does not say how long
+DEFAULT_BAN_SECONDS = 120.0
+# ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
+URLLIB3_LOGGER = logging.getLogger(
+    "urllib3.connectionpool"
+)  # Binance's shortest IP ban, when a 418 does not say how long
 
 
 def is_binance(exchange: Any) -> bool:
@@ -97,9 +101,7 @@ def request_params(symbol: Any, params: Any) -> dict[str, Any]:
             raise ccxt.BadRequest(f"binance cancel_all_margin_orders() sets {key} itself; do not pass it")
     recv_window = params.get("recvWindow")
     if recv_window is not None and (
-        isinstance(recv_window, bool)
-        or not isinstance(recv_window, int)
-        or not 1 <= recv_window <= MAX_RECV_WINDOW
+        isinstance(recv_window, bool) or not isinstance(recv_window, int) or not 1 <= recv_window <= MAX_RECV_WINDOW
     ):
         raise ccxt.BadRequest(
             f"binance cancel_all_margin_orders() recvWindow must be an integer in 1..{MAX_RECV_WINDOW}"
@@ -266,7 +268,8 @@ class Canceller:
         options = self.exchange.options.get(OPTIONS_KEY)
         budget = budget_from(options if isinstance(options, Mapping) else {}, checked)
         self.exchange.check_required_credentials()
-        protect_logger(self.exchange.logger, (self.exchange.apiKey, self.exchange.secret))
+        for logger in (self.exchange.logger, URLLIB3_LOGGER):
+            protect_logger(logger, (self.exchange.apiKey, self.exchange.secret))
         return checked, budget
 
     def start_call(self, symbol: str, budget: Budget) -> Call:
@@ -329,9 +332,7 @@ class AsyncCanceller(Canceller):
         market = margin_market(self.exchange, symbol)
         call = self.start_call(market["symbol"], budget)
         try:
-            response = await AsyncRetrying(**call.retrying_kwargs())(
-                self.attempt, call, wire_params(market, checked)
-            )
+            response: Any = await AsyncRetrying(**call.retrying_kwargs())(self.attempt, call, wire_params(market, checked))
         except Failure as failure:
             raise self.failed(call, failure) from None
         return self.finish(call, market, response)

@@ -162,9 +162,7 @@ def _describe(answer: Answer, code: int | None, msg: str | None) -> str:
     return ", ".join(parts)
 
 
-def classify(
-    raised: ccxt.BaseError, answer: Answer, context: str, secrets: tuple[str, ...] = ()
-) -> Verdict:
+def classify(raised: ccxt.BaseError, answer: Answer, context: str, secrets: tuple[str, ...] = ()) -> Verdict:
     """Decide what a failed attempt means. ``context`` prefixes the message (exchange, call, symbol)."""
     code, msg = error_code(answer.body)
     status = answer.status

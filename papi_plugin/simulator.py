@@ -153,7 +153,7 @@ BINANCE_MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class SeenRequest:
     """A request as the simulator saw it: ``params`` without the signature, ``raw`` as sent."""
 
@@ -267,7 +267,7 @@ class Simulator:
         self.book = Book()
         self.requests: list[SeenRequest] = []
         self.rate_limited_answers = 0  # how many 429 and 418 the simulator sent
-        self._faults: dict[str, collections.deque[Fault]] = collections.defaultdict(collections.deque)
+        self._faults: dict[str, collections.deque[Fault | None]] = collections.defaultdict(collections.deque)
         self._state_lock = threading.Lock()
         self._window_start = 0.0
         self._weight_used = 0
@@ -476,8 +476,7 @@ class Simulator:
                         "transactionTime": now,
                         "symbol": symbol,
                         "orders": [
-                            {"symbol": symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id}
-                            for o in legs
+                            {"symbol": symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id} for o in legs
                         ],
                         "orderReports": [o.report("CANCELED", new_client_id()) for o in legs],
                     }
@@ -559,6 +558,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         params = dict(urllib.parse.parse_qsl(raw_params, keep_blank_values=True))
         endpoint = f"{self.command} {path}"
         fault = sim._next_fault(endpoint)
+        kept = {k: v for k, v in params.items() if k != "signature"}
+        # Counted before answering: a client that got its answer sees its request counted.
+        seen = SeenRequest(self.command, path, kept, 0, raw_params, self.headers.get("X-MBX-APIKEY"))
+        sim.requests.append(seen)
         status = 200
         try:
             if fault is not None and fault.kind == "delay":
@@ -593,9 +596,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                     sim.rate_limited_answers += 1
             self.send_json(error.status, {"code": error.code, "msg": error.msg}, error.headers)
         finally:
-            kept = {k: v for k, v in params.items() if k != "signature"}
-            seen = SeenRequest(self.command, path, kept, status, raw_params, self.headers.get("X-MBX-APIKEY"))
-            sim.requests.append(seen)
+            seen.status = status
 
     # -- authentication, as Binance checks it
 
@@ -708,7 +709,9 @@ def _decimal(params: dict[str, str], name: str) -> str:
         if value is None or Decimal(value) <= 0:
             raise ValueError
     except (ValueError, ArithmeticError):
-        raise ApiError(400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.") from None
+        raise ApiError(
+            400, -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed."
+        ) from None
     return value
 
 
@@ -735,7 +738,12 @@ def _spot_symbol(symbol: str, base: str, quote: str, margin: bool) -> dict[str, 
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": margin,
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": "0.00000100", "maxPrice": "1000000.00", "tickSize": "0.00000100"},
+            {
+                "filterType": "PRICE_FILTER",
+                "minPrice": "0.00000100",
+                "maxPrice": "1000000.00",
+                "tickSize": "0.00000100",
+            },
             {"filterType": "LOT_SIZE", "minQty": "0.00000100", "maxQty": "9000.00", "stepSize": "0.00000100"},
         ],
         "permissions": [],

@@ -29,9 +29,7 @@ def keep_answers(exchange: Any) -> None:
     if getattr(original, "keeps_answers", False):
         return
 
-    def on_rest_response(
-        code: int, reason: str, url: str, method: str, headers: Any, body: str, *rest: Any
-    ) -> Any:
+    def on_rest_response(code: int, reason: str, url: str, method: str, headers: Any, body: str, *rest: Any) -> Any:
         kept = _answers.get()
         if kept is not None:
             kept.append(Answer(code, reason or "", dict(headers or {}), body))

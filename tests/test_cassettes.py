@@ -75,7 +75,7 @@ def test_market_id_and_recv_window_are_accepted(cassette_exchange: Exchange, vcr
     exchange, run = cassette_exchange
     orders = run.call(exchange.cancelAllMarginOrders, "BTCUSDT", {"recvWindow": 5000})
     assert len(orders) == 3
-    sent = [r for r in vcr.requests if r.method == "DELETE"][0]
+    sent = next(r for r in vcr.requests if r.method == "DELETE")
     assert "recvWindow=5000" in sent.uri and "symbol=BTCUSDT" in sent.uri
 
 
@@ -107,7 +107,13 @@ def fails_with(code: int, status: int) -> Any:
 @pytest.mark.vcr
 @pytest.mark.parametrize(
     "code",
-    [fails_with(-1000, 400), fails_with(-1001, 503), fails_with(-1006, 502), fails_with(-1007, 408), fails_with(-1008, 400)],
+    [
+        fails_with(-1000, 400),
+        fails_with(-1001, 503),
+        fails_with(-1006, 502),
+        fails_with(-1007, 408),
+        fails_with(-1008, 400),
+    ],
 )
 def test_transient_binance_codes_are_retried(cassette_exchange: Exchange, vcr: Any, code: int) -> None:
     assert len(cancel(cassette_exchange)) == 3
