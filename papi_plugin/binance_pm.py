@@ -30,12 +30,12 @@ from papi_plugin.errors import (
     Action,
     Answer,
     Budget,
+    NotFlat,
     Verdict,
     budget_from,
     classify,
     exhausted,
     is_retryable,
-    retry_after_text,
 )
 from papi_plugin.orders import Order, flatten
 from papi_plugin.redaction import protect_logger
@@ -47,6 +47,7 @@ CALL_ONLY_PARAMS = (*BUDGET_KEYS, "confirm", "maxConfirmRounds")  # read here, n
 SET_BY_CCXT = ("timestamp", "signature")
 MAX_RECV_WINDOW = 60000
 DEFAULT_BAN_SECONDS = 120.0
+DEFAULT_CONFIRM_ROUNDS = 5
 # ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
 URLLIB3_LOGGER = logging.getLogger(
     "urllib3.connectionpool"
@@ -172,9 +173,10 @@ class Failure(Exception):
 
 @dataclass
 class Call:
-    """What one ``cancel_all_margin_orders`` call has been through."""
+    """What one request (a cancel, or a read while confirming) has been through."""
 
     exchange: Any
+    endpoint: transport.Endpoint
     symbol: str
     context: str
     budget: Budget
@@ -192,7 +194,7 @@ class Call:
             return response
         answer = kept[-1] if kept else Answer()
         verdict = classify(raised, answer, self.context, self.secrets())
-        if verdict.action is Action.NOTHING_OPEN:
+        if verdict.action is Action.NOTHING_OPEN and self.endpoint == transport.CANCEL_ALL:
             return []
         if verdict.action is Action.RESYNC_CLOCK:
             self.resyncs += 1
@@ -253,6 +255,61 @@ def _verdict_of(state: RetryCallState) -> Verdict:
     return error.verdict
 
 
+# ---- verified cancel ----------------------------------------------------------------------------
+
+
+@dataclass
+class Confirmation:
+    """The rounds of a verified cancel: re-cancel while the symbol still has open orders."""
+
+    symbol: str
+    max_rounds: int
+    orders: list[Order] = field(default_factory=list)
+    rounds: int = 0
+    _ids: set[str] = field(default_factory=set)
+
+    def add(self, orders: list[Order]) -> None:
+        for order in orders:
+            if order["id"] not in self._ids:
+                self._ids.add(order["id"])
+                self.orders.append(order)
+
+    def still_open(self, open_orders: list[Any], open_lists: list[Any]) -> bool:
+        """True when another cancel round is due; raises ``NotFlat`` when the rounds are spent."""
+        if not open_orders and not open_lists:
+            return False
+        if self.rounds >= self.max_rounds:
+            raise NotFlat(self.symbol, self.rounds, open_orders, open_lists, self.orders)
+        self.rounds += 1
+        return True
+
+
+def confirm_rounds(params: Mapping[str, Any]) -> int | None:
+    """None without ``confirm``; else how many extra cancel rounds a verified cancel may take."""
+    if not params.get("confirm"):
+        return None
+    rounds = params.get("maxConfirmRounds", DEFAULT_CONFIRM_ROUNDS)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+        raise ccxt.BadRequest(f"papi_plugin maxConfirmRounds must be an integer >= 0, got {rounds!r}")
+    return rounds
+
+
+def read_params(sent: Mapping[str, Any]) -> dict[str, Any]:
+    return {"recvWindow": sent["recvWindow"]} if "recvWindow" in sent else {}
+
+
+def lists_on(market: dict[str, Any], lists: Any) -> list[Any]:
+    if not isinstance(lists, list):
+        raise ccxt.BadResponse(f"binance open order lists answer is not a list: {type(lists).__name__}")
+    return [x for x in lists if isinstance(x, dict) and x.get("symbol") == market["id"]]
+
+
+def open_orders_of(orders: Any) -> list[Any]:
+    if not isinstance(orders, list):
+        raise ccxt.BadResponse(f"binance open orders answer is not a list: {type(orders).__name__}")
+    return orders
+
+
 # ---- the two shells ------------------------------------------------------------------------------
 
 
@@ -263,29 +320,30 @@ class Canceller:
         self.exchange = exchange
         self.gate = Gate()
 
-    def begin(self, symbol: Any, params: Any) -> tuple[dict[str, Any], Budget]:
+    def begin(self, symbol: Any, params: Any) -> tuple[dict[str, Any], Budget, int | None]:
         checked = request_params(symbol, params)
         options = self.exchange.options.get(OPTIONS_KEY)
         budget = budget_from(options if isinstance(options, Mapping) else {}, checked)
+        rounds = confirm_rounds(checked)
         self.exchange.check_required_credentials()
         for logger in (self.exchange.logger, URLLIB3_LOGGER):
             protect_logger(logger, (self.exchange.apiKey, self.exchange.secret))
-        return checked, budget
+        return checked, budget, rounds
 
-    def start_call(self, symbol: str, budget: Budget) -> Call:
-        context = f"{self.exchange.id} cancel_all_margin_orders {symbol}"
+    def start_call(self, endpoint: transport.Endpoint, symbol: str, budget: Budget) -> Call:
+        what = "cancel_all_margin_orders" if endpoint == transport.CANCEL_ALL else f"{endpoint.method} {endpoint.path}"
+        context = f"{self.exchange.id} {what} {symbol}"
         self.gate.check(context)
-        return Call(self.exchange, symbol, context, budget)
+        return Call(self.exchange, endpoint, symbol, context, budget)
 
     def failed(self, call: Call, failure: Failure) -> ccxt.BaseError:
         self.gate.close_after(failure.verdict)
         return call.final_error(failure)
 
-    def finish(self, call: Call, market: dict[str, Any], response: Any) -> list[Order]:
-        orders = flatten(self.exchange, response, market)
+    def announce(self, market: dict[str, Any], orders: list[Order]) -> list[Order]:
         from papi_plugin.plugins import plugin_manager
 
-        plugin_manager().hook.margin_orders_canceled(exchange=self.exchange, symbol=call.symbol, orders=orders)
+        plugin_manager().hook.margin_orders_canceled(exchange=self.exchange, symbol=market["symbol"], orders=orders)
         return orders
 
 
@@ -293,18 +351,42 @@ class SyncCanceller(Canceller):
     def cancel_all_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """Cancel every open cross-margin order (order lists included) on ``symbol``.
 
-        Returns ccxt unified orders, ``[]`` when nothing was open. Raises a ccxt error otherwise;
-        see the README's error table.
+        Returns ccxt unified orders, ``[]`` when nothing was open. With ``{"confirm": True}`` it then
+        re-reads the symbol's open orders and order lists and cancels again while any remain
+        (``maxConfirmRounds``), raising ``NotFlat`` (a ``ccxt.OperationFailed``) if it stays unflat.
+        Raises a ccxt error otherwise; see the README's error table.
         """
-        checked, budget = self.begin(symbol, params)
+        checked, budget, rounds = self.begin(symbol, params)
         self.exchange.load_markets()
         market = margin_market(self.exchange, symbol)
-        call = self.start_call(market["symbol"], budget)
+        sent = wire_params(market, checked)
+        orders = flatten(self.exchange, self.request(transport.CANCEL_ALL, market, sent, budget), market)
+        if rounds is not None:
+            confirmation = Confirmation(market["symbol"], rounds, orders)
+            try:
+                while confirmation.still_open(*self.open_on(market, read_params(sent), budget)):
+                    again = self.request(transport.CANCEL_ALL, market, sent, budget)
+                    confirmation.add(flatten(self.exchange, again, market))
+            except ccxt.BaseError:
+                self.announce(market, confirmation.orders)  # what was canceled is reported either way
+                raise
+            orders = confirmation.orders
+        return self.announce(market, orders)
+
+    def open_on(self, market: dict[str, Any], params: dict[str, Any], budget: Budget) -> tuple[list[Any], list[Any]]:
+        """The raw open orders and open order lists of ``market`` (two reads, weight 5 each)."""
+        orders = self.request(transport.OPEN_ORDERS, market, {**params, "symbol": market["id"]}, budget)
+        lists = self.request(transport.OPEN_ORDER_LISTS, market, params, budget)
+        return open_orders_of(orders), lists_on(market, lists)
+
+    def request(
+        self, endpoint: transport.Endpoint, market: dict[str, Any], params: dict[str, Any], budget: Budget
+    ) -> Any:
+        call = self.start_call(endpoint, market["symbol"], budget)
         try:
-            response = Retrying(**call.retrying_kwargs())(self.attempt, call, wire_params(market, checked))
+            return Retrying(**call.retrying_kwargs())(self.attempt, call, params)
         except Failure as failure:
             raise self.failed(call, failure) from None
-        return self.finish(call, market, response)
 
     def attempt(self, call: Call, params: dict[str, Any]) -> Any:
         call.attempts += 1
@@ -314,7 +396,7 @@ class SyncCanceller(Canceller):
                 if call.resync_pending:
                     self.exchange.load_time_difference()
                     call.resync_pending = False
-                response = transport.send(self.exchange, params)
+                response = transport.send(self.exchange, call.endpoint, params)
             except ccxt.BaseError as error:
                 raised = error
         return call.outcome(response, kept, raised)
@@ -324,18 +406,41 @@ class AsyncCanceller(Canceller):
     async def cancel_all_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """Cancel every open cross-margin order (order lists included) on ``symbol``.
 
-        Returns ccxt unified orders, ``[]`` when nothing was open. Raises a ccxt error otherwise;
-        see the README's error table.
+        The async twin of ``SyncCanceller.cancel_all_margin_orders``: same params, same results,
+        same errors; waits with ``asyncio.sleep`` so other tasks run meanwhile.
         """
-        checked, budget = self.begin(symbol, params)
+        checked, budget, rounds = self.begin(symbol, params)
         await self.exchange.load_markets()
         market = margin_market(self.exchange, symbol)
-        call = self.start_call(market["symbol"], budget)
+        sent = wire_params(market, checked)
+        orders = flatten(self.exchange, await self.request(transport.CANCEL_ALL, market, sent, budget), market)
+        if rounds is not None:
+            confirmation = Confirmation(market["symbol"], rounds, orders)
+            try:
+                while confirmation.still_open(*await self.open_on(market, read_params(sent), budget)):
+                    again = await self.request(transport.CANCEL_ALL, market, sent, budget)
+                    confirmation.add(flatten(self.exchange, again, market))
+            except ccxt.BaseError:
+                self.announce(market, confirmation.orders)  # what was canceled is reported either way
+                raise
+            orders = confirmation.orders
+        return self.announce(market, orders)
+
+    async def open_on(
+        self, market: dict[str, Any], params: dict[str, Any], budget: Budget
+    ) -> tuple[list[Any], list[Any]]:
+        orders = await self.request(transport.OPEN_ORDERS, market, {**params, "symbol": market["id"]}, budget)
+        lists = await self.request(transport.OPEN_ORDER_LISTS, market, params, budget)
+        return open_orders_of(orders), lists_on(market, lists)
+
+    async def request(
+        self, endpoint: transport.Endpoint, market: dict[str, Any], params: dict[str, Any], budget: Budget
+    ) -> Any:
+        call = self.start_call(endpoint, market["symbol"], budget)
         try:
-            response: Any = await AsyncRetrying(**call.retrying_kwargs())(self.attempt, call, wire_params(market, checked))
+            return await AsyncRetrying(**call.retrying_kwargs())(self.attempt, call, params)
         except Failure as failure:
             raise self.failed(call, failure) from None
-        return self.finish(call, market, response)
 
     async def attempt(self, call: Call, params: dict[str, Any]) -> Any:
         call.attempts += 1
@@ -345,10 +450,10 @@ class AsyncCanceller(Canceller):
                 if call.resync_pending:
                     await self.exchange.load_time_difference()
                     call.resync_pending = False
-                response = await transport.send_async(self.exchange, params)
+                response = await transport.send_async(self.exchange, call.endpoint, params)
             except ccxt.BaseError as error:
                 raised = error
         return call.outcome(response, kept, raised)
 
 
-__all__ = ["AsyncCanceller", "SyncCanceller", "register_capabilities", "retry_after_text"]
+__all__ = ["AsyncCanceller", "NotFlat", "SyncCanceller", "register_capabilities"]

@@ -267,3 +267,21 @@ def exhausted(verdict: Verdict, attempts: int, elapsed: float) -> ccxt.BaseError
     if verdict.action in (Action.RETRY, Action.RESYNC_CLOCK) and attempts > 1:
         return type(verdict.error)(f"{verdict.error} (gave up after {attempts} attempts in {elapsed:.1f} s)")
     return verdict.error
+
+
+class NotFlat(ccxt.OperationFailed):  # type: ignore[misc]
+    """A verified cancel (``confirm``) that left orders open: names them, and carries what was canceled."""
+
+    def __init__(
+        self, symbol: str, rounds: int, open_orders: list[Any], open_lists: list[Any], canceled: list[dict[str, Any]]
+    ) -> None:
+        order_ids = [str(o.get("orderId")) for o in open_orders if isinstance(o, dict)]
+        list_ids = [str(x.get("orderListId")) for x in open_lists if isinstance(x, dict)]
+        super().__init__(
+            f"{symbol} is not flat after {rounds} extra cancel round(s): open orders [{', '.join(order_ids)}],"
+            f" open order lists [{', '.join(list_ids)}]; {len(canceled)} order(s) were canceled"
+        )
+        self.symbol = symbol
+        self.remaining_orders = open_orders
+        self.remaining_lists = open_lists
+        self.canceled = canceled

@@ -11,14 +11,24 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from papi_plugin.errors import Answer
 
-PATH = "margin/allOpenOrders"
 API = ["papi"]
-METHOD = "DELETE"
-WEIGHT = 5  # Binance's documented request weight for this endpoint
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # under urls["api"]["papi"]
+    weight: int  # Binance's documented request weight
+
+
+CANCEL_ALL = Endpoint("DELETE", "margin/allOpenOrders", 5)
+OPEN_ORDERS = Endpoint("GET", "margin/openOrders", 5)  # with a symbol
+OPEN_ORDER_LISTS = Endpoint("GET", "margin/openOrderList", 5)  # takes no symbol: every open list
 
 _answers: contextvars.ContextVar[list[Answer] | None] = contextvars.ContextVar("papi_plugin_answers", default=None)
 
@@ -50,26 +60,26 @@ def answers() -> Iterator[list[Answer]]:
         _answers.reset(token)
 
 
-def signed_request(exchange: Any, params: dict[str, Any]) -> dict[str, Any]:
+def signed_request(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) -> dict[str, Any]:
     # Signed afresh on every attempt: a new timestamp from ccxt's nonce() and options["timeDifference"].
-    return exchange.sign(PATH, API, METHOD, dict(params))  # type: ignore[no-any-return]
+    return exchange.sign(endpoint.path, API, endpoint.method, dict(params))  # type: ignore[no-any-return]
 
 
 # fetch2 is skipped on purpose: its own retry (options "maxRetriesOnFailure") would retry inside ours,
 # including 418 bans (DDoSProtection is an OperationFailed). Throttle, sign and fetch are ccxt's.
 
 
-def send(exchange: Any, params: dict[str, Any]) -> Any:
+def send(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) -> Any:
     if exchange.enableRateLimit:
-        exchange.throttle(WEIGHT)
+        exchange.throttle(endpoint.weight)
     exchange.set_last_rest_request_timestamp()
-    request = signed_request(exchange, params)
+    request = signed_request(exchange, endpoint, params)
     return exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
 
 
-async def send_async(exchange: Any, params: dict[str, Any]) -> Any:
+async def send_async(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) -> Any:
     if exchange.enableRateLimit:
-        await exchange.throttle(WEIGHT)
+        await exchange.throttle(endpoint.weight)
     exchange.set_last_rest_request_timestamp()
-    request = signed_request(exchange, params)
+    request = signed_request(exchange, endpoint, params)
     return await exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
