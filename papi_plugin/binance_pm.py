@@ -37,7 +37,7 @@ from papi_plugin.errors import (
     exhausted,
     is_retryable,
 )
-from papi_plugin.orders import Order, flatten
+from papi_plugin.orders import Order, flatten, open_orders
 from papi_plugin.redaction import protect_logger
 
 log = logging.getLogger("papi_plugin")
@@ -373,6 +373,14 @@ class SyncCanceller(Canceller):
             orders = confirmation.orders
         return self.announce(market, orders)
 
+    def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
+        """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
+        checked, budget, _ = self.begin(symbol, params)
+        self.exchange.load_markets()
+        market = margin_market(self.exchange, symbol)
+        raw_orders, raw_lists = self.open_on(market, read_params(checked), budget)
+        return open_orders(self.exchange, market, raw_orders, raw_lists)
+
     def open_on(self, market: dict[str, Any], params: dict[str, Any], budget: Budget) -> tuple[list[Any], list[Any]]:
         """The raw open orders and open order lists of ``market`` (two reads, weight 5 each)."""
         orders = self.request(transport.OPEN_ORDERS, market, {**params, "symbol": market["id"]}, budget)
@@ -425,6 +433,14 @@ class AsyncCanceller(Canceller):
                 raise
             orders = confirmation.orders
         return self.announce(market, orders)
+
+    async def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
+        """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
+        checked, budget, _ = self.begin(symbol, params)
+        await self.exchange.load_markets()
+        market = margin_market(self.exchange, symbol)
+        raw_orders, raw_lists = await self.open_on(market, read_params(checked), budget)
+        return open_orders(self.exchange, market, raw_orders, raw_lists)
 
     async def open_on(
         self, market: dict[str, Any], params: dict[str, Any], budget: Budget

@@ -94,3 +94,17 @@ def flatten(exchange: Any, response: Any, market: dict[str, Any]) -> list[Order]
         # ccxt's parse_order assumes well-formed fields; a malformed one must not escape as a bare error.
         raise ccxt.BadResponse(f"binance cancel-all answer could not be parsed: {malformed!r:.200}") from None
     return orders
+
+
+def open_orders(exchange: Any, market: dict[str, Any], orders: list[Any], lists: list[Any]) -> list[Order]:
+    """Unified open orders of ``market``; a leg of an open order list gets its list context too."""
+    contexts = {
+        str(x.get("orderListId")): {key: value for key, value in x.items() if key not in LEG_KEYS} for x in lists
+    }
+    unified: list[Order] = []
+    for raw in orders:
+        _require_order_fields(raw)
+        order: Order = exchange.parse_order(raw, _market_for(exchange, raw, market))
+        order["orderList"] = contexts.get(str(raw.get("orderListId", "-1")))
+        unified.append(order)
+    return unified

@@ -1,0 +1,191 @@
+"""``papi-cancel-all``: cancel every open cross-margin order on a symbol, by hand.
+
+    papi-cancel-all BTC/USDT --demo          # against a local simulator, no account needed
+    BINANCE_API_KEY=... BINANCE_API_SECRET=... papi-cancel-all BTC/USDT --confirm
+
+Exit codes: 0 done, 2 bad input, 3 authentication, 4 rate limited or banned, 5 network or exchange
+unavailable after retries, 6 not flat after --confirm. Errors are one line on stderr, without secrets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, TextIO
+
+import ccxt
+
+import papi_plugin
+from papi_plugin import binance_pm
+from papi_plugin.errors import NotFlat
+from papi_plugin.redaction import redact
+
+DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
+INTERNAL = 1
+
+# Most specific first: DDoSProtection and InvalidNonce are NetworkErrors, BadSymbol a BadRequest.
+EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
+    (NotFlat, NOT_FLAT),
+    (ccxt.ArgumentsRequired, BAD_INPUT),
+    (ccxt.BadRequest, BAD_INPUT),
+    (ccxt.AuthenticationError, AUTHENTICATION),
+    (ccxt.DDoSProtection, RATE_LIMITED),
+    (ccxt.NetworkError, UNAVAILABLE),
+    (ccxt.BaseError, UNAVAILABLE),
+)
+
+COLUMNS = ("id", "client id", "type", "side", "price", "amount", "filled", "list id")
+
+
+def exit_code(error: Exception) -> int:
+    return next((code for cls, code in EXIT_CODES if isinstance(error, cls)), INTERNAL)
+
+
+class Progress:
+    """A plugin that tells the operator, on stderr, what a retry is waiting for."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    @papi_plugin.hookimpl
+    def before_retry(self, exchange: Any, symbol: str, attempt: int, error: Exception, delay: float) -> None:
+        reason = str(error).split(": ", 1)[-1]
+        print(
+            f"{symbol}: attempt {attempt} failed ({type(error).__name__}: {reason}); retrying in {delay:.1f} s",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="papi-cancel-all",
+        description="Cancel every open cross-margin order (OCO lists included) on a Binance Portfolio Margin symbol.",
+        epilog="Keys come from BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file). "
+        "Exit codes: 0 done, 2 bad input, 3 authentication, 4 rate limited or banned, "
+        "5 network or exchange unavailable, 6 not flat after --confirm.",
+    )
+    p.add_argument("symbols", nargs="+", metavar="SYMBOL", help="unified symbol (BTC/USDT) or market id (BTCUSDT)")
+    p.add_argument("--json", action="store_true", help="print the unified orders as JSON, keyed by symbol")
+    p.add_argument("--dry-run", action="store_true", help="list what would be canceled; cancel nothing")
+    p.add_argument("--confirm", action="store_true", help="re-check the symbol is flat; cancel again if not")
+    p.add_argument("--recv-window", type=int, metavar="MS", help="recvWindow in milliseconds (1..60000)")
+    p.add_argument("--key-file", metavar="PATH", help="RSA or Ed25519 private key (PEM) instead of a secret")
+    p.add_argument("--demo", action="store_true", help="run against a local simulator with example orders")
+    return p
+
+
+def params_from(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if args.recv_window is not None:
+        params["recvWindow"] = args.recv_window
+    if args.confirm:
+        params["confirm"] = True
+    return params
+
+
+@contextlib.contextmanager
+def exchange_for(args: argparse.Namespace, stderr: TextIO) -> Iterator[Any]:
+    """A papi_plugin-extended ccxt binance: on the simulator with --demo, else on Binance."""
+    if args.demo:
+        from papi_plugin.simulator import Simulator
+
+        with Simulator() as sim:
+            sim.seed_documented_example()
+            print(
+                "papi-cancel-all: DEMO: a local simulator seeded with Binance's documented example orders;"
+                " no real account is touched.",
+                file=stderr,
+            )
+            yield sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+        return
+    key = os.environ.get("BINANCE_API_KEY")
+    secret = os.environ.get("BINANCE_API_SECRET")
+    if args.key_file:
+        try:
+            with open(args.key_file) as handle:
+                secret = handle.read()
+        except OSError as error:
+            raise ccxt.BadRequest(f"cannot read --key-file {args.key_file}: {error.strerror}") from None
+        if "PRIVATE KEY" not in secret:
+            raise ccxt.BadRequest(f"--key-file {args.key_file} holds no PEM private key")
+    if not key or not secret:
+        raise ccxt.ArgumentsRequired(
+            "set BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file), or try --demo to see it on a simulator"
+        )
+    yield papi_plugin.extend(ccxt.binance({"apiKey": key, "secret": secret}))
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    def cell(order: dict[str, Any], column: str) -> str:
+        value = {
+            "id": order.get("id"),
+            "client id": order.get("clientOrderId"),
+            "type": order.get("type"),
+            "side": order.get("side"),
+            "price": order.get("price"),
+            "amount": order.get("amount"),
+            "filled": order.get("filled"),
+            "list id": (order.get("orderList") or {}).get("orderListId", (order.get("info") or {}).get("orderListId")),
+        }[column]
+        return "" if value is None or value == -1 else f"{value:g}" if isinstance(value, float) else str(value)
+
+    cells = [[cell(order, c) for c in COLUMNS] for order in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(COLUMNS)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    params = params_from(args)
+    results: dict[str, list[dict[str, Any]]] = {}
+    with exchange_for(args, stderr) as exchange:
+        for symbol in args.symbols:
+            if args.dry_run:
+                canceller = binance_pm.canceller_for(exchange)
+                assert isinstance(canceller, binance_pm.SyncCanceller)
+                orders = canceller.open_margin_orders(symbol, params)
+            else:
+                orders = exchange.cancel_all_margin_orders(symbol, params)
+            results[orders[0]["symbol"] if orders else symbol] = orders
+    if args.json:
+        json.dump(results, stdout, indent=2, default=str)
+        stdout.write("\n")
+        return DONE
+    verb = "would cancel (dry run, nothing canceled)" if args.dry_run else "canceled"
+    for symbol, orders in results.items():
+        print(f"{symbol}: {verb} {len(orders)} order(s){' (simulation)' if args.demo else ''}", file=stdout)
+        if orders:
+            print(table(orders), file=stdout)
+    return DONE
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    args = parser().parse_args(argv)
+    progress = Progress(stderr)
+    manager = papi_plugin.plugin_manager()
+    manager.register(progress, name="papi-cancel-all-progress")
+    secrets = tuple(s for s in (os.environ.get("BINANCE_API_KEY"), os.environ.get("BINANCE_API_SECRET")) if s)
+    try:
+        return run(args, stdout, stderr)
+    except ccxt.BaseError as error:
+        print(f"papi-cancel-all: {type(error).__name__}: {redact(str(error), secrets)}", file=stderr)
+        return exit_code(error)
+    except KeyboardInterrupt:
+        print("papi-cancel-all: interrupted; some orders may have been canceled", file=stderr)
+        return 130
+    except Exception as error:  # a bug: still one line, still no secret
+        print(f"papi-cancel-all: internal error: {type(error).__name__}: {redact(str(error), secrets)}", file=stderr)
+        return INTERNAL
+    finally:
+        manager.unregister(progress)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
