@@ -76,6 +76,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--recv-window", type=int, metavar="MS", help="recvWindow in milliseconds (1..60000)")
     p.add_argument("--key-file", metavar="PATH", help="RSA or Ed25519 private key (PEM) instead of a secret")
     p.add_argument("--demo", action="store_true", help="run against a local simulator with example orders")
+    p.add_argument("--base-url", metavar="URL", help="send to URL instead of Binance (a proxy, or a running simulator)")
     return p
 
 
@@ -117,7 +118,12 @@ def exchange_for(args: argparse.Namespace, stderr: TextIO) -> Iterator[Any]:
         raise ccxt.ArgumentsRequired(
             "set BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file), or try --demo to see it on a simulator"
         )
-    yield papi_plugin.extend(ccxt.binance({"apiKey": key, "secret": secret}))
+    exchange = papi_plugin.extend(ccxt.binance({"apiKey": key, "secret": secret}))
+    if args.base_url:
+        from papi_plugin.simulator import point_at
+
+        point_at(exchange, args.base_url)
+    yield exchange
 
 
 def table(rows: list[dict[str, Any]]) -> str:

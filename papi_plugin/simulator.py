@@ -47,6 +47,7 @@ SPOT_MARGIN_SYMBOLS = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT"), "
 SPOT_ONLY_SYMBOLS = {"DOGEBTC": ("DOGE", "BTC")}  # spot, not open to margin trading
 PERPETUAL_SYMBOLS = {"BTCUSDT": ("BTC", "USDT")}  # the USD-M perpetual BTC/USDT:USDT
 
+SIGNED_PREFIXES = ("/papi/", "/sapi/")
 ORDER_TYPES = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
 
 # Request weights as documented by Binance for each served endpoint.
@@ -56,6 +57,10 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/papi/v1/ping"): 1,
     ("GET", "/api/v3/exchangeInfo"): 20,
     ("GET", "/fapi/v1/exchangeInfo"): 1,
+    ("GET", "/dapi/v1/exchangeInfo"): 1,
+    ("GET", "/sapi/v1/capital/config/getall"): 10,
+    ("GET", "/sapi/v1/margin/allPairs"): 1,
+    ("GET", "/sapi/v1/margin/isolated/allPairs"): 10,
     ("POST", "/papi/v1/margin/order"): 1,
     ("POST", "/papi/v1/margin/order/oco"): 1,
     ("GET", "/papi/v1/margin/openOrders"): 5,
@@ -319,11 +324,11 @@ class Simulator:
     # -- wiring a ccxt exchange to it
 
     def attach(self, exchange: Any) -> Any:
-        """Point a sync or async ccxt ``binance`` at this simulator; returns the same object."""
-        for name, url in list(exchange.urls["api"].items()):
-            if isinstance(url, str):
-                parts = urllib.parse.urlsplit(url)
-                exchange.urls["api"][name] = self.url + parts.path
+        """Point a sync or async ccxt ``binance`` at this simulator; returns the same object.
+
+        Markets load from the simulator's spot and USD-M exchange info only (two requests).
+        """
+        point_at(exchange, self.url)
         exchange.options["fetchMarkets"] = {"types": ["spot", "linear"]}
         exchange.options["fetchCurrencies"] = False
         exchange.options["fetchMargins"] = False
@@ -527,6 +532,14 @@ class Simulator:
             return self._weight_used
 
 
+def point_at(exchange: Any, base_url: str) -> Any:
+    """Send every API of a ccxt ``binance`` to ``base_url`` (same paths), e.g. a simulator or a proxy."""
+    for name, url in list(exchange.urls["api"].items()):
+        if isinstance(url, str):
+            exchange.urls["api"][name] = base_url.rstrip("/") + urllib.parse.urlsplit(url).path
+    return exchange
+
+
 # ---- HTTP handling ------------------------------------------------------------------------------------
 
 
@@ -535,8 +548,15 @@ class RequestHandler(BaseHTTPRequestHandler):
     server_version = "papi-simulator"
     protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
 
+    seen: SeenRequest | None = None
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet: a test suite runs thousands
         return
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        if self.seen is not None:
+            self.seen.status = code  # before the client can read the answer
+        super().send_response(code, message)
 
     def do_GET(self) -> None:
         self.handle_request()
@@ -562,6 +582,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         # Counted before answering: a client that got its answer sees its request counted.
         seen = SeenRequest(self.command, path, kept, 0, raw_params, self.headers.get("X-MBX-APIKEY"))
         sim.requests.append(seen)
+        self.seen = seen
         status = 200
         try:
             if fault is not None and fault.kind == "delay":
@@ -585,7 +606,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             handler = ROUTES.get((self.command, path))
             if handler is None:
                 raise ApiError(404, -1000, f"Unknown endpoint {endpoint}")
-            if path.startswith("/papi/"):
+            if path.startswith(SIGNED_PREFIXES):
                 self.authenticate(raw_params, params)
             status = 200
             self.send_json(200, handler(sim, params))
@@ -786,6 +807,25 @@ def route_futures_exchange_info(sim: Simulator, params: dict[str, str]) -> Any:
     return {"timezone": "UTC", "serverTime": sim.server_time(), "rateLimits": [], "symbols": symbols}
 
 
+def route_delivery_exchange_info(sim: Simulator, params: dict[str, str]) -> Any:
+    return {"timezone": "UTC", "serverTime": sim.server_time(), "rateLimits": [], "symbols": []}
+
+
+def route_currencies(sim: Simulator, params: dict[str, str]) -> Any:
+    return []  # ccxt asks for coins when it has keys; nothing here depends on them
+
+
+def route_margin_pairs(sim: Simulator, params: dict[str, str]) -> Any:
+    return [
+        {"id": i, "symbol": s, "base": b, "quote": q, "isMarginTrade": True, "isBuyAllowed": True, "isSellAllowed": True}
+        for i, (s, (b, q)) in enumerate(SPOT_MARGIN_SYMBOLS.items(), start=1)
+    ]
+
+
+def route_isolated_pairs(sim: Simulator, params: dict[str, str]) -> Any:
+    return []
+
+
 def route_new_order(sim: Simulator, params: dict[str, str]) -> Any:
     symbol = _symbol(params)
     assert symbol is not None
@@ -891,6 +931,10 @@ ROUTES: dict[tuple[str, str], Callable[[Simulator, dict[str, str]], Any]] = {
     ("GET", "/api/v3/time"): route_time,
     ("GET", "/api/v3/exchangeInfo"): route_exchange_info,
     ("GET", "/fapi/v1/exchangeInfo"): route_futures_exchange_info,
+    ("GET", "/dapi/v1/exchangeInfo"): route_delivery_exchange_info,
+    ("GET", "/sapi/v1/capital/config/getall"): route_currencies,
+    ("GET", "/sapi/v1/margin/allPairs"): route_margin_pairs,
+    ("GET", "/sapi/v1/margin/isolated/allPairs"): route_isolated_pairs,
     ("POST", "/papi/v1/margin/order"): route_new_order,
     ("POST", "/papi/v1/margin/order/oco"): route_new_oco,
     ("GET", "/papi/v1/margin/openOrders"): route_open_orders,
