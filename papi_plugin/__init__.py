@@ -5,7 +5,12 @@ alias) to a ccxt ``binance`` object, sync or async. Capabilities come from plugg
 on ``papi_plugin.plugin_manager()``; the Binance Portfolio Margin adapter is the built-in one.
 """
 
+import logging
+
 import pluggy
+
+# A library logs, the application decides where it goes (retries are logged at WARNING).
+logging.getLogger("papi_plugin").addHandler(logging.NullHandler())
 
 hookspec = pluggy.HookspecMarker("papi_plugin")
 hookimpl = pluggy.HookimplMarker("papi_plugin")

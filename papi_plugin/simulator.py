@@ -817,7 +817,15 @@ def route_currencies(sim: Simulator, params: dict[str, str]) -> Any:
 
 def route_margin_pairs(sim: Simulator, params: dict[str, str]) -> Any:
     return [
-        {"id": i, "symbol": s, "base": b, "quote": q, "isMarginTrade": True, "isBuyAllowed": True, "isSellAllowed": True}
+        {
+            "id": i,
+            "symbol": s,
+            "base": b,
+            "quote": q,
+            "isMarginTrade": True,
+            "isBuyAllowed": True,
+            "isSellAllowed": True,
+        }
         for i, (s, (b, q)) in enumerate(SPOT_MARGIN_SYMBOLS.items(), start=1)
     ]
 

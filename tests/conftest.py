@@ -37,8 +37,8 @@ CANCEL_ALL = "DELETE /papi/v1/margin/allOpenOrders"
 MARKET_OPTIONS = {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False, "fetchMargins": False}
 
 
-@pytest.fixture(scope="session")
-def vcr_config() -> dict[str, Any]:
+def vcr_settings() -> dict[str, Any]:
+    """The one VCR configuration: what is scrubbed before writing, and how requests match."""
     return {
         "filter_headers": [("X-MBX-APIKEY", "REDACTED")],
         "filter_query_parameters": ["signature", "timestamp"],
@@ -47,6 +47,11 @@ def vcr_config() -> dict[str, Any]:
         "match_on": ["method", "path", "query"],
         "decode_compressed_response": True,
     }
+
+
+@pytest.fixture(scope="session")
+def vcr_config() -> dict[str, Any]:
+    return vcr_settings()
 
 
 @pytest.fixture

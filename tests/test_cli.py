@@ -1,0 +1,145 @@
+"""papi-cancel-all, run as a subprocess: output, exit codes, and no secret on screen."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from papi_plugin.simulator import Fault, Simulator
+from tests.conftest import CANCEL_ALL, TEST_API_KEY, TEST_SECRET
+
+DOCUMENTED = {"11": "E6APeyTJvkMvLMYMqu1KQ4", "20": "CwOOIPHSmYywx6jZX77TdL", "21": "461cPg51vQjV3zIMOXNz39"}
+
+
+def cli(
+    *args: str, key: str | None = TEST_API_KEY, secret: str | None = TEST_SECRET
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+    if key:
+        env["BINANCE_API_KEY"] = key
+    if secret:
+        env["BINANCE_API_SECRET"] = secret
+    return subprocess.run(
+        [sys.executable, "-m", "papi_plugin.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
+    for stream in (result.stdout, result.stderr):
+        assert TEST_SECRET not in stream and TEST_API_KEY not in stream
+        assert "signature=" not in stream.replace("signature=***", "")
+        assert "Traceback" not in stream
+
+
+@pytest.fixture
+def seeded_sim() -> Iterator[Simulator]:
+    with Simulator(api_key=TEST_API_KEY, secret=TEST_SECRET) as sim:
+        sim.seed_documented_example()
+        yield sim
+
+
+def test_console_script_is_installed() -> None:
+    scripts = importlib.metadata.entry_points(group="console_scripts")
+    assert [ep.value for ep in scripts if ep.name == "papi-cancel-all"] == ["papi_plugin.cli:main"]
+
+
+def test_demo_cancels_the_three_documented_orders_and_says_it_is_a_simulation() -> None:
+    result = cli("BTC/USDT", "--demo", key=None, secret=None)
+    assert result.returncode == 0, result.stderr
+    assert "DEMO" in result.stderr and "simulat" in result.stdout
+    for order_id, client_id in DOCUMENTED.items():
+        assert any(line.split()[:2] == [order_id, client_id] for line in result.stdout.splitlines())
+    assert_clean(result)
+
+
+def test_json_prints_the_unified_orders() -> None:
+    result = cli("BTC/USDT", "--demo", "--json", key=None, secret=None)
+    assert result.returncode == 0, result.stderr
+    orders = json.loads(result.stdout)["BTC/USDT"]
+    assert {o["id"]: o["clientOrderId"] for o in orders} == DOCUMENTED
+    assert [o["orderList"]["orderListId"] for o in orders if o["orderList"]] == [1929, 1929]
+
+
+def test_dry_run_lists_and_cancels_nothing(seeded_sim: Simulator) -> None:
+    result = cli("BTC/USDT", "--dry-run", "--base-url", seeded_sim.url)
+    assert result.returncode == 0, result.stderr
+    assert "dry run" in result.stdout
+    assert all(order_id in result.stdout for order_id in DOCUMENTED)
+    assert seeded_sim.seen("DELETE", "/papi/v1/margin/allOpenOrders") == 0
+    assert len(seeded_sim.open_orders()) == 3
+    assert_clean(result)
+
+
+def test_cancel_with_keys_from_the_environment(seeded_sim: Simulator) -> None:
+    result = cli("BTCUSDT", "--recv-window", "5000", "--confirm", "--base-url", seeded_sim.url)
+    assert result.returncode == 0, result.stderr
+    assert "canceled 3 order(s)" in result.stdout
+    assert seeded_sim.open_orders() == []
+    assert_clean(result)
+
+
+def test_without_keys_it_stops_with_a_clear_message() -> None:
+    result = cli("BTC/USDT", key=None, secret=None)
+    assert result.returncode == 2
+    assert "BINANCE_API_KEY" in result.stderr and "--demo" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert_clean(result)
+
+
+@pytest.mark.parametrize("args", [["XYZ/USDT"], ["BTC/USDT:USDT"], ["BTC/USDT", "--recv-window", "70000"]])
+def test_bad_input_exits_2(args: list[str]) -> None:
+    result = cli(*args, "--demo", key=None, secret=None)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("papi-cancel-all: Bad")
+    assert_clean(result)
+
+
+def test_wrong_secret_exits_3(seeded_sim: Simulator) -> None:
+    result = cli("BTC/USDT", "--base-url", seeded_sim.url, secret="wrong-secret-value")
+    assert result.returncode == 3
+    assert "AuthenticationError" in result.stderr
+    assert_clean(result)
+
+
+def test_ban_exits_4(seeded_sim: Simulator) -> None:
+    seeded_sim.inject(CANCEL_ALL, Fault.banned(120))
+    result = cli("BTC/USDT", "--base-url", seeded_sim.url)
+    assert result.returncode == 4
+    assert "banned until" in result.stderr
+    assert_clean(result)
+
+
+def test_exchange_unavailable_after_retries_exits_5_and_shows_progress(seeded_sim: Simulator) -> None:
+    seeded_sim.inject(CANCEL_ALL, *[Fault.server_error(503)] * 5)
+    result = cli("BTC/USDT", "--base-url", seeded_sim.url)
+    assert result.returncode == 5
+    progress = [line for line in result.stderr.splitlines() if "retrying in" in line]
+    assert len(progress) == 4 and "attempt 1 failed" in progress[0] and "HTTP 503" in progress[0]
+    assert "ExchangeNotAvailable" in result.stderr.splitlines()[-1]
+    assert_clean(result)
+
+
+def test_not_flat_after_confirm_exits_6(seeded_sim: Simulator) -> None:
+    stop = threading.Event()
+
+    def keep_placing() -> None:  # a runaway bot on the same symbol
+        while not stop.wait(0.01):
+            seeded_sim.place("BTCUSDT", "BUY", "LIMIT", "1", "10")
+
+    runaway = threading.Thread(target=keep_placing, daemon=True)
+    runaway.start()
+    try:
+        result = cli("BTC/USDT", "--confirm", "--base-url", seeded_sim.url)
+    finally:
+        stop.set()
+        runaway.join()
+    assert result.returncode == 6
+    assert "not flat" in result.stderr
+    assert_clean(result)
