@@ -7,6 +7,7 @@ for sync objects, ``AsyncRetrying`` with ``asyncio.sleep`` for async ones.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -30,14 +31,17 @@ from papi_plugin.errors import (
     Action,
     Answer,
     Budget,
+    CancelManyFailed,
     NotFlat,
     Verdict,
     budget_from,
     classify,
     exhausted,
+    header,
     is_retryable,
 )
 from papi_plugin.orders import Order, flatten, open_orders
+from papi_plugin.pacing import USED_WEIGHT_HEADER, WEIGHT_LIMIT, WINDOW_SECONDS, WeightBudget
 from papi_plugin.redaction import protect_logger
 
 log = logging.getLogger("papi_plugin")
@@ -63,7 +67,10 @@ def register_capabilities(exchange: Any) -> dict[str, Callable[..., Any]] | None
     if not is_binance(exchange):
         return None
     canceller = canceller_for(exchange)
-    return {"cancel_all_margin_orders": canceller.cancel_all_margin_orders}
+    return {
+        "cancel_all_margin_orders": canceller.cancel_all_margin_orders,
+        "cancel_all_margin_orders_many": canceller.cancel_all_margin_orders_many,
+    }
 
 
 _canceller_lock = threading.Lock()
@@ -93,6 +100,10 @@ def request_params(symbol: Any, params: Any) -> dict[str, Any]:
         raise ccxt.ArgumentsRequired("binance cancel_all_margin_orders() requires a symbol argument")
     if not isinstance(symbol, str):
         raise ccxt.BadSymbol(f"binance cancel_all_margin_orders() symbol must be a string, got {symbol!r}")
+    return checked_params(params)
+
+
+def checked_params(params: Any) -> dict[str, Any]:
     if params is None:
         params = {}
     if not isinstance(params, Mapping):
@@ -133,6 +144,62 @@ def wire_params(market: dict[str, Any], params: dict[str, Any]) -> dict[str, Any
     sent = {key: value for key, value in params.items() if key not in CALL_ONLY_PARAMS}
     sent["symbol"] = market["id"]
     return sent
+
+
+# ---- many symbols --------------------------------------------------------------------------------
+
+ALL_SYMBOLS = object()  # marks the many-symbol call in ``Canceller.begin``
+
+
+def symbols_list(symbols: Any) -> list[str] | None:
+    """None (discover), or the given symbols; a bare string is refused, not split into letters."""
+    if symbols is None:
+        return None
+    if isinstance(symbols, (str, bytes)) or not isinstance(symbols, (list, tuple, set, frozenset)):
+        raise ccxt.BadRequest(
+            f"binance cancel_all_margin_orders_many() symbols must be a list of symbols or None, got {symbols!r}"
+        )
+    for symbol in symbols:
+        if not isinstance(symbol, str) or not symbol.strip():
+            raise ccxt.BadSymbol(f"binance cancel_all_margin_orders_many() got a bad symbol {symbol!r}")
+    return list(symbols)
+
+
+def markets_for(exchange: Any, symbols: list[str]) -> list[dict[str, Any]]:
+    """Each symbol's spot margin market, once each, in the order given; raises before anything is sent."""
+    markets: dict[str, dict[str, Any]] = {}
+    for symbol in symbols:
+        market = margin_market(exchange, symbol)
+        markets.setdefault(market["symbol"], market)
+    return list(markets.values())
+
+
+def discovery_weight(exchange: Any) -> int:
+    """Binance counts an all-symbols open-orders read as one request per symbol trading on the exchange."""
+    trading = sum(1 for m in (exchange.markets or {}).values() if m.get("spot") and m.get("active") is not False)
+    return max(transport.OPEN_ORDERS.weight, trading)
+
+
+def symbols_with_open_orders(orders: Any, lists: Any) -> list[str]:
+    """Market ids with an open order or an open order list, sorted."""
+    ids = {o.get("symbol") for o in open_orders_of(orders) if isinstance(o, dict)}
+    if not isinstance(lists, list):
+        raise ccxt.BadResponse(f"binance open order lists answer is not a list: {type(lists).__name__}")
+    ids |= {x.get("symbol") for x in lists if isinstance(x, dict)}
+    return sorted(i for i in ids if isinstance(i, str))
+
+
+def _symbol_of(exchange: Any, market_id: str) -> str:
+    """The unified symbol of a spot market id, or the id itself when it is not a known spot market."""
+    candidates = (exchange.markets_by_id or {}).get(market_id) or []
+    spot = next((m for m in candidates if m.get("spot")), None)
+    return str(spot["symbol"]) if spot else market_id
+
+
+def many_outcome(canceled: dict[str, list[Order]], errors: dict[str, ccxt.BaseError]) -> dict[str, list[Order]]:
+    if errors:
+        raise CancelManyFailed(errors, canceled)
+    return canceled
 
 
 # ---- per-exchange and per-call state -------------------------------------------------------------
@@ -180,6 +247,7 @@ class Call:
     symbol: str
     context: str
     budget: Budget
+    weight: int = 0
     started: float = field(default_factory=time.monotonic)
     attempts: int = 0
     resyncs: int = 0
@@ -319,22 +387,51 @@ class Canceller:
     def __init__(self, exchange: Any) -> None:
         self.exchange = exchange
         self.gate = Gate()
+        self.weights = WeightBudget(clock=self.server_clock)
+
+    def server_clock(self) -> float:
+        """Binance's clock as ccxt knows it (``options["timeDifference"]`` in ms), in seconds."""
+        difference = self.exchange.options.get("timeDifference") or 0
+        return time.time() - float(difference) / 1000
+
+    def pace_delay(self, call: Call) -> float:
+        """Seconds to wait before sending this call (0: reserved, send now); no pacing if rate limiting is off."""
+        if not self.exchange.enableRateLimit:
+            return 0.0
+        return self.weights.reserve(call.weight)
+
+    def observe(self, kept: list[Answer]) -> None:
+        for answer in kept:
+            value = header(answer.headers, USED_WEIGHT_HEADER)
+            if value and value.isdigit():
+                self.weights.observe(int(value))
 
     def begin(self, symbol: Any, params: Any) -> tuple[dict[str, Any], Budget, int | None]:
-        checked = request_params(symbol, params)
+        """Check everything that needs no request; ``symbol`` is ``ALL_SYMBOLS`` for the many-symbol call."""
+        checked = checked_params(params) if symbol is ALL_SYMBOLS else request_params(symbol, params)
         options = self.exchange.options.get(OPTIONS_KEY)
         budget = budget_from(options if isinstance(options, Mapping) else {}, checked)
         rounds = confirm_rounds(checked)
+        self.configure_pacing()
         self.exchange.check_required_credentials()
         for logger in (self.exchange.logger, URLLIB3_LOGGER):
             protect_logger(logger, (self.exchange.apiKey, self.exchange.secret))
         return checked, budget, rounds
 
-    def start_call(self, endpoint: transport.Endpoint, symbol: str, budget: Budget) -> Call:
+    def configure_pacing(self) -> None:
+        options = self.exchange.options.get(OPTIONS_KEY) or {}
+        limit, window = options.get("weightLimit", WEIGHT_LIMIT), options.get("weightWindow", WINDOW_SECONDS)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ccxt.BadRequest(f"papi_plugin weightLimit must be an integer >= 1, got {limit!r}")
+        if isinstance(window, bool) or not isinstance(window, (int, float)) or window <= 0:
+            raise ccxt.BadRequest(f"papi_plugin weightWindow must be a number of seconds > 0, got {window!r}")
+        self.weights.configure(limit, float(window))
+
+    def start_call(self, endpoint: transport.Endpoint, symbol: str, budget: Budget, weight: int | None = None) -> Call:
         what = "cancel_all_margin_orders" if endpoint == transport.CANCEL_ALL else f"{endpoint.method} {endpoint.path}"
         context = f"{self.exchange.id} {what} {symbol}"
         self.gate.check(context)
-        return Call(self.exchange, endpoint, symbol, context, budget)
+        return Call(self.exchange, endpoint, symbol, context, budget, weight or endpoint.weight)
 
     def failed(self, call: Call, failure: Failure) -> ccxt.BaseError:
         self.gate.close_after(failure.verdict)
@@ -360,18 +457,48 @@ class SyncCanceller(Canceller):
         self.exchange.load_markets()
         market = margin_market(self.exchange, symbol)
         sent = wire_params(market, checked)
-        orders = flatten(self.exchange, self.request(transport.CANCEL_ALL, market, sent, budget), market)
+        orders = flatten(self.exchange, self.request(transport.CANCEL_ALL, market["symbol"], sent, budget), market)
         if rounds is not None:
             confirmation = Confirmation(market["symbol"], rounds, orders)
             try:
                 while confirmation.still_open(*self.open_on(market, read_params(sent), budget)):
-                    again = self.request(transport.CANCEL_ALL, market, sent, budget)
+                    again = self.request(transport.CANCEL_ALL, market["symbol"], sent, budget)
                     confirmation.add(flatten(self.exchange, again, market))
             except ccxt.BaseError:
                 self.announce(market, confirmation.orders)  # what was canceled is reported either way
                 raise
             orders = confirmation.orders
         return self.announce(market, orders)
+
+    def cancel_all_margin_orders_many(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
+        """Cancel every open cross-margin order on each symbol, in order; ``None``: every symbol with any.
+
+        Returns ``{symbol: orders}``. One symbol's failure does not stop the others: when any failed,
+        ``CancelManyFailed`` (a ``ccxt.OperationFailed``) is raised after all were tried, naming each failed
+        symbol with its error and carrying the orders canceled on the others.
+        """
+        wanted = symbols_list(symbols)
+        checked, budget, _ = self.begin(ALL_SYMBOLS, params)
+        self.exchange.load_markets()
+        if wanted is not None:
+            ids = [m["id"] for m in markets_for(self.exchange, wanted)]
+        else:
+            ids = self.discover(read_params(checked), budget)
+        canceled: dict[str, list[Order]] = {}
+        errors: dict[str, ccxt.BaseError] = {}
+        for market_id in ids:
+            try:
+                market = margin_market(self.exchange, market_id)
+                canceled[market["symbol"]] = self.cancel_all_margin_orders(market["symbol"], checked)
+            except ccxt.BaseError as error:
+                errors[_symbol_of(self.exchange, market_id)] = error
+        return many_outcome(canceled, errors)
+
+    def discover(self, params: dict[str, Any], budget: Budget) -> list[str]:
+        """Market ids with open margin orders or order lists (see ``discovery_weight`` for the cost)."""
+        orders = self.request(transport.OPEN_ORDERS, "all symbols", params, budget, discovery_weight(self.exchange))
+        lists = self.request(transport.OPEN_ORDER_LISTS, "all symbols", params, budget)
+        return symbols_with_open_orders(orders, lists)
 
     def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
@@ -383,14 +510,20 @@ class SyncCanceller(Canceller):
 
     def open_on(self, market: dict[str, Any], params: dict[str, Any], budget: Budget) -> tuple[list[Any], list[Any]]:
         """The raw open orders and open order lists of ``market`` (two reads, weight 5 each)."""
-        orders = self.request(transport.OPEN_ORDERS, market, {**params, "symbol": market["id"]}, budget)
-        lists = self.request(transport.OPEN_ORDER_LISTS, market, params, budget)
+        orders = self.request(transport.OPEN_ORDERS, market["symbol"], {**params, "symbol": market["id"]}, budget)
+        lists = self.request(transport.OPEN_ORDER_LISTS, market["symbol"], params, budget)
         return open_orders_of(orders), lists_on(market, lists)
 
     def request(
-        self, endpoint: transport.Endpoint, market: dict[str, Any], params: dict[str, Any], budget: Budget
+        self,
+        endpoint: transport.Endpoint,
+        label: str,
+        params: dict[str, Any],
+        budget: Budget,
+        weight: int | None = None,
     ) -> Any:
-        call = self.start_call(endpoint, market["symbol"], budget)
+        """One papi request with the retry policy; ``label`` names the symbol (or "all symbols") in messages."""
+        call = self.start_call(endpoint, label, budget, weight)
         try:
             return Retrying(**call.retrying_kwargs())(self.attempt, call, params)
         except Failure as failure:
@@ -404,9 +537,12 @@ class SyncCanceller(Canceller):
                 if call.resync_pending:
                     self.exchange.load_time_difference()
                     call.resync_pending = False
+                while (delay := self.pace_delay(call)) > 0:
+                    time.sleep(delay)
                 response = transport.send(self.exchange, call.endpoint, params)
             except ccxt.BaseError as error:
                 raised = error
+        self.observe(kept)
         return call.outcome(response, kept, raised)
 
 
@@ -421,18 +557,50 @@ class AsyncCanceller(Canceller):
         await self.exchange.load_markets()
         market = margin_market(self.exchange, symbol)
         sent = wire_params(market, checked)
-        orders = flatten(self.exchange, await self.request(transport.CANCEL_ALL, market, sent, budget), market)
+        orders = flatten(
+            self.exchange, await self.request(transport.CANCEL_ALL, market["symbol"], sent, budget), market
+        )
         if rounds is not None:
             confirmation = Confirmation(market["symbol"], rounds, orders)
             try:
                 while confirmation.still_open(*await self.open_on(market, read_params(sent), budget)):
-                    again = await self.request(transport.CANCEL_ALL, market, sent, budget)
+                    again = await self.request(transport.CANCEL_ALL, market["symbol"], sent, budget)
                     confirmation.add(flatten(self.exchange, again, market))
             except ccxt.BaseError:
                 self.announce(market, confirmation.orders)  # what was canceled is reported either way
                 raise
             orders = confirmation.orders
         return self.announce(market, orders)
+
+    async def cancel_all_margin_orders_many(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
+        """The async twin of ``SyncCanceller.cancel_all_margin_orders_many``: the symbols run concurrently,
+        within the papi weight budget shared by every task on this exchange object."""
+        wanted = symbols_list(symbols)
+        checked, budget, _ = self.begin(ALL_SYMBOLS, params)
+        await self.exchange.load_markets()
+        if wanted is not None:
+            ids = [m["id"] for m in markets_for(self.exchange, wanted)]
+        else:
+            ids = await self.discover(read_params(checked), budget)
+
+        async def one(market_id: str) -> tuple[str, list[Order] | ccxt.BaseError]:
+            try:
+                market = margin_market(self.exchange, market_id)
+                return market["symbol"], await self.cancel_all_margin_orders(market["symbol"], checked)
+            except ccxt.BaseError as error:
+                return _symbol_of(self.exchange, market_id), error
+
+        outcomes = await asyncio.gather(*(one(market_id) for market_id in ids))
+        canceled = {symbol: result for symbol, result in outcomes if not isinstance(result, ccxt.BaseError)}
+        errors = {symbol: result for symbol, result in outcomes if isinstance(result, ccxt.BaseError)}
+        return many_outcome(canceled, errors)
+
+    async def discover(self, params: dict[str, Any], budget: Budget) -> list[str]:
+        orders = await self.request(
+            transport.OPEN_ORDERS, "all symbols", params, budget, discovery_weight(self.exchange)
+        )
+        lists = await self.request(transport.OPEN_ORDER_LISTS, "all symbols", params, budget)
+        return symbols_with_open_orders(orders, lists)
 
     async def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
@@ -445,14 +613,20 @@ class AsyncCanceller(Canceller):
     async def open_on(
         self, market: dict[str, Any], params: dict[str, Any], budget: Budget
     ) -> tuple[list[Any], list[Any]]:
-        orders = await self.request(transport.OPEN_ORDERS, market, {**params, "symbol": market["id"]}, budget)
-        lists = await self.request(transport.OPEN_ORDER_LISTS, market, params, budget)
+        orders = await self.request(transport.OPEN_ORDERS, market["symbol"], {**params, "symbol": market["id"]}, budget)
+        lists = await self.request(transport.OPEN_ORDER_LISTS, market["symbol"], params, budget)
         return open_orders_of(orders), lists_on(market, lists)
 
     async def request(
-        self, endpoint: transport.Endpoint, market: dict[str, Any], params: dict[str, Any], budget: Budget
+        self,
+        endpoint: transport.Endpoint,
+        label: str,
+        params: dict[str, Any],
+        budget: Budget,
+        weight: int | None = None,
     ) -> Any:
-        call = self.start_call(endpoint, market["symbol"], budget)
+        """One papi request with the retry policy; ``label`` names the symbol (or "all symbols") in messages."""
+        call = self.start_call(endpoint, label, budget, weight)
         try:
             return await AsyncRetrying(**call.retrying_kwargs())(self.attempt, call, params)
         except Failure as failure:
@@ -466,10 +640,13 @@ class AsyncCanceller(Canceller):
                 if call.resync_pending:
                     await self.exchange.load_time_difference()
                     call.resync_pending = False
+                while (delay := self.pace_delay(call)) > 0:
+                    await asyncio.sleep(delay)
                 response = await transport.send_async(self.exchange, call.endpoint, params)
             except ccxt.BaseError as error:
                 raised = error
+        self.observe(kept)
         return call.outcome(response, kept, raised)
 
 
-__all__ = ["AsyncCanceller", "NotFlat", "SyncCanceller", "register_capabilities"]
+__all__ = ["AsyncCanceller", "CancelManyFailed", "NotFlat", "SyncCanceller", "register_capabilities"]

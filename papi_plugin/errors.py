@@ -285,3 +285,17 @@ class NotFlat(ccxt.OperationFailed):  # type: ignore[misc]
         self.remaining_orders = open_orders
         self.remaining_lists = open_lists
         self.canceled = canceled
+
+
+class CancelManyFailed(ccxt.OperationFailed):  # type: ignore[misc]
+    """Some symbols of a many-symbol cancel failed; the others were canceled and are carried here."""
+
+    def __init__(self, errors: dict[str, ccxt.BaseError], canceled: dict[str, list[dict[str, Any]]]) -> None:
+        failed = "; ".join(f"{symbol}: {type(error).__name__}: {error}" for symbol, error in errors.items())
+        count = sum(len(orders) for orders in canceled.values())
+        super().__init__(
+            f"{len(errors)} of {len(errors) + len(canceled)} symbol(s) failed: {failed}."
+            f" Canceled {count} order(s) on the {len(canceled)} other symbol(s)"
+        )
+        self.errors = errors
+        self.canceled = canceled

@@ -67,7 +67,8 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/papi/v1/margin/openOrderList"): 5,
     ("DELETE", "/papi/v1/margin/allOpenOrders"): 5,
 }
-OPEN_ORDERS_ALL_SYMBOLS_WEIGHT = 40  # GET margin/openOrders without a symbol
+# GET margin/openOrders without a symbol counts one request per symbol trading on the exchange.
+OPEN_ORDERS_ALL_SYMBOLS_WEIGHT = len(SPOT_MARGIN_SYMBOLS) + len(SPOT_ONLY_SYMBOLS)
 
 
 class ApiError(Exception):

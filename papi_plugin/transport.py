@@ -66,20 +66,17 @@ def signed_request(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) ->
 
 
 # fetch2 is skipped on purpose: its own retry (options "maxRetriesOnFailure") would retry inside ours,
-# including 418 bans (DDoSProtection is an OperationFailed). Throttle, sign and fetch are ccxt's.
+# including 418 bans (DDoSProtection is an OperationFailed), and its throttle paces papi calls by the
+# spot budget; the caller paces them by the papi budget (pacing.py). Signing and fetching are ccxt's.
 
 
 def send(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) -> Any:
-    if exchange.enableRateLimit:
-        exchange.throttle(endpoint.weight)
     exchange.set_last_rest_request_timestamp()
     request = signed_request(exchange, endpoint, params)
     return exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
 
 
 async def send_async(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) -> Any:
-    if exchange.enableRateLimit:
-        await exchange.throttle(endpoint.weight)
     exchange.set_last_rest_request_timestamp()
     request = signed_request(exchange, endpoint, params)
     return await exchange.fetch(request["url"], request["method"], request["headers"], request["body"])

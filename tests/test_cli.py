@@ -129,17 +129,23 @@ def test_exchange_unavailable_after_retries_exits_5_and_shows_progress(seeded_si
 def test_not_flat_after_confirm_exits_6(seeded_sim: Simulator) -> None:
     stop = threading.Event()
 
-    def keep_placing() -> None:  # a runaway bot on the same symbol
-        while not stop.wait(0.01):
-            seeded_sim.place("BTCUSDT", "BUY", "LIMIT", "1", "10")
+    def place_after_every_cancel() -> None:  # a runaway bot on the same symbol
+        answered = 0
+        while not stop.wait(0.001):
+            seen = seeded_sim.seen("DELETE", "/papi/v1/margin/allOpenOrders")
+            if seen > answered:
+                answered = seen
+                seeded_sim.place("BTCUSDT", "BUY", "LIMIT", "1", "10")
 
-    runaway = threading.Thread(target=keep_placing, daemon=True)
+    # Each confirmation read waits long enough for the runaway bot to place its next order.
+    seeded_sim.inject("GET /papi/v1/margin/openOrders", *[Fault.delay(0.1)] * 10)
+    runaway = threading.Thread(target=place_after_every_cancel, daemon=True)
     runaway.start()
     try:
         result = cli("BTC/USDT", "--confirm", "--base-url", seeded_sim.url)
     finally:
         stop.set()
         runaway.join()
-    assert result.returncode == 6
+    assert result.returncode == 6, result.stderr
     assert "not flat" in result.stderr
     assert_clean(result)
