@@ -539,7 +539,10 @@ class SyncCanceller(Canceller):
                     call.resync_pending = False
                 while (delay := self.pace_delay(call)) > 0:
                     time.sleep(delay)
-                response = transport.send(self.exchange, call.endpoint, params)
+                try:
+                    response = transport.send(self.exchange, call.endpoint, params)
+                finally:
+                    self.weights.answered(call.weight)
             except ccxt.BaseError as error:
                 raised = error
         self.observe(kept)
@@ -642,7 +645,10 @@ class AsyncCanceller(Canceller):
                     call.resync_pending = False
                 while (delay := self.pace_delay(call)) > 0:
                     await asyncio.sleep(delay)
-                response = await transport.send_async(self.exchange, call.endpoint, params)
+                try:
+                    response = await transport.send_async(self.exchange, call.endpoint, params)
+                finally:
+                    self.weights.answered(call.weight)
             except ccxt.BaseError as error:
                 raised = error
         self.observe(kept)

@@ -21,7 +21,7 @@ import ccxt
 
 import papi_plugin
 from papi_plugin import binance_pm
-from papi_plugin.errors import NotFlat
+from papi_plugin.errors import CancelManyFailed, NotFlat
 from papi_plugin.redaction import redact
 
 DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
@@ -30,6 +30,7 @@ INTERNAL = 1
 # Most specific first: DDoSProtection and InvalidNonce are NetworkErrors, BadSymbol a BadRequest.
 EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (NotFlat, NOT_FLAT),
+    (CancelManyFailed, UNAVAILABLE),
     (ccxt.ArgumentsRequired, BAD_INPUT),
     (ccxt.BadRequest, BAD_INPUT),
     (ccxt.AuthenticationError, AUTHENTICATION),
@@ -69,7 +70,8 @@ def parser() -> argparse.ArgumentParser:
         "Exit codes: 0 done, 2 bad input, 3 authentication, 4 rate limited or banned, "
         "5 network or exchange unavailable, 6 not flat after --confirm.",
     )
-    p.add_argument("symbols", nargs="+", metavar="SYMBOL", help="unified symbol (BTC/USDT) or market id (BTCUSDT)")
+    p.add_argument("symbols", nargs="*", metavar="SYMBOL", help="unified symbol (BTC/USDT) or market id (BTCUSDT)")
+    p.add_argument("--all", action="store_true", help="every symbol with open margin orders or order lists")
     p.add_argument("--json", action="store_true", help="print the unified orders as JSON, keyed by symbol")
     p.add_argument("--dry-run", action="store_true", help="list what would be canceled; cancel nothing")
     p.add_argument("--confirm", action="store_true", help="re-check the symbol is flat; cancel again if not")
@@ -148,27 +150,50 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if args.all == bool(args.symbols):
+        raise ccxt.ArgumentsRequired("give one or more symbols, or --all (not both)")
     params = params_from(args)
-    results: dict[str, list[dict[str, Any]]] = {}
+    failures: dict[str, ccxt.BaseError] = {}
     with exchange_for(args, stderr) as exchange:
-        for symbol in args.symbols:
-            if args.dry_run:
-                canceller = binance_pm.canceller_for(exchange)
-                assert isinstance(canceller, binance_pm.SyncCanceller)
-                orders = canceller.open_margin_orders(symbol, params)
-            else:
-                orders = exchange.cancel_all_margin_orders(symbol, params)
-            results[orders[0]["symbol"] if orders else symbol] = orders
+        if args.dry_run:
+            results = dry_run(exchange, args.symbols or None, params)
+        else:
+            try:
+                results = exchange.cancel_all_margin_orders_many(args.symbols or None, params)
+            except CancelManyFailed as partial:
+                results, failures = partial.canceled, partial.errors
+    show(results, args, stdout)
+    for symbol, error in failures.items():
+        print(f"papi-cancel-all: {symbol}: {type(error).__name__}: {error}", file=stderr)
+    return exit_code(next(iter(failures.values()))) if failures else DONE
+
+
+def dry_run(exchange: Any, symbols: list[str] | None, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    canceller = binance_pm.canceller_for(exchange)
+    assert isinstance(canceller, binance_pm.SyncCanceller)
+    if symbols is None:
+        checked, budget, _ = canceller.begin(binance_pm.ALL_SYMBOLS, params)
+        exchange.load_markets()
+        symbols = canceller.discover(binance_pm.read_params(checked), budget)
+    results: dict[str, list[dict[str, Any]]] = {}
+    for symbol in symbols:
+        orders = canceller.open_margin_orders(symbol, params)
+        results[binance_pm.margin_market(exchange, symbol)["symbol"]] = orders
+    return results
+
+
+def show(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, stdout: TextIO) -> None:
     if args.json:
         json.dump(results, stdout, indent=2, default=str)
         stdout.write("\n")
-        return DONE
+        return
+    if not results:
+        print("no open margin orders" + (" (simulation)" if args.demo else ""), file=stdout)
     verb = "would cancel (dry run, nothing canceled)" if args.dry_run else "canceled"
     for symbol, orders in results.items():
         print(f"{symbol}: {verb} {len(orders)} order(s){' (simulation)' if args.demo else ''}", file=stdout)
         if orders:
             print(table(orders), file=stdout)
-    return DONE
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:

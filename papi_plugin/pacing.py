@@ -35,6 +35,7 @@ class WeightBudget:
         self._lock = threading.Lock()
         self._window_start = -math.inf
         self._reserved = 0  # weight this object sent in the current window
+        self._in_flight = 0  # weight sent and not answered yet: it may be counted in the next window
         self._reported = 0  # the IP's weight in the current window, per the last answer
         self._next_slot = 0.0  # when spreading: the earliest time of the next call
 
@@ -45,7 +46,8 @@ class WeightBudget:
     def _roll(self, now: float) -> float:
         start = math.floor(now / self.window) * self.window
         if start != self._window_start:
-            self._window_start, self._reserved, self._reported, self._next_slot = start, 0, 0, 0.0
+            # Requests still on their way may reach Binance after the minute turns: count them in the new one.
+            self._window_start, self._reserved, self._reported, self._next_slot = start, self._in_flight, 0, 0.0
         return start
 
     def reserve(self, weight: int) -> float:
@@ -63,7 +65,13 @@ class WeightBudget:
                     return self._next_slot - now
                 self._next_slot = now + window_left * weight / left
             self._reserved += weight
+            self._in_flight += weight
             return 0.0
+
+    def answered(self, weight: int) -> None:
+        """A request reserved with ``reserve(weight)`` got its answer (or failed)."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - weight)
 
     def observe(self, used_weight: int, at: float | None = None) -> None:
         """Take the server's ``X-MBX-USED-WEIGHT-1M`` from an answer received at ``at``."""

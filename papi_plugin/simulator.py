@@ -291,9 +291,7 @@ class Simulator:
         class Handler(RequestHandler):
             sim = simulator
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        self._server.daemon_threads = False
-        self._server.block_on_close = True
+        self._server = Server(("127.0.0.1", self._port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="papi-simulator", daemon=True)
         self._thread.start()
         return self
@@ -542,6 +540,12 @@ def point_at(exchange: Any, base_url: str) -> Any:
 
 
 # ---- HTTP handling ------------------------------------------------------------------------------------
+
+
+class Server(ThreadingHTTPServer):
+    request_queue_size = 512  # many concurrent async clients; the default 5 refuses connections
+    daemon_threads = False
+    block_on_close = True
 
 
 class RequestHandler(BaseHTTPRequestHandler):

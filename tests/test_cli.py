@@ -149,3 +149,33 @@ def test_not_flat_after_confirm_exits_6(seeded_sim: Simulator) -> None:
     assert result.returncode == 6, result.stderr
     assert "not flat" in result.stderr
     assert_clean(result)
+
+
+def test_several_symbols_and_all(seeded_sim: Simulator) -> None:
+    seeded_sim.place("ETHUSDT", "SELL", "LIMIT", "1", "5000")
+    result = cli("BTC/USDT", "ETHUSDT", "--json", "--base-url", seeded_sim.url)
+    assert result.returncode == 0, result.stderr
+    assert {symbol: len(orders) for symbol, orders in json.loads(result.stdout).items()} == {
+        "BTC/USDT": 3,
+        "ETH/USDT": 1,
+    }
+    seeded_sim.seed_documented_example()
+    result = cli("--all", "--base-url", seeded_sim.url)
+    assert result.returncode == 0, result.stderr
+    assert "BTC/USDT: canceled 3 order(s)" in result.stdout and "ETH/USDT" not in result.stdout
+    assert seeded_sim.open_orders() == []
+
+
+def test_symbols_and_all_together_exit_2() -> None:
+    result = cli("BTC/USDT", "--all", "--demo", key=None, secret=None)
+    assert result.returncode == 2 and "--all" in result.stderr
+
+
+def test_one_failed_symbol_reports_the_others_and_exits_with_its_code(seeded_sim: Simulator) -> None:
+    seeded_sim.place("ETHUSDT", "SELL", "LIMIT", "1", "5000")
+    seeded_sim.inject(CANCEL_ALL, Fault.banned(120))  # the first symbol's cancel: the IP is banned
+    result = cli("BTC/USDT", "ETH/USDT", "--base-url", seeded_sim.url)
+    assert result.returncode == 4
+    assert "papi-cancel-all: BTC/USDT: DDoSProtection" in result.stderr
+    assert "papi-cancel-all: ETH/USDT: DDoSProtection" in result.stderr  # not sent while banned
+    assert_clean(result)
