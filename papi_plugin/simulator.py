@@ -68,7 +68,6 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("DELETE", "/papi/v1/margin/allOpenOrders"): 5,
 }
 # GET margin/openOrders without a symbol counts one request per symbol trading on the exchange.
-OPEN_ORDERS_ALL_SYMBOLS_WEIGHT = len(SPOT_MARGIN_SYMBOLS) + len(SPOT_ONLY_SYMBOLS)
 
 
 class ApiError(Exception):
@@ -261,7 +260,11 @@ class Simulator:
         window_seconds: float = 60.0,
         ban_after: int = BAN_AFTER_VIOLATIONS,
         ban_seconds: float = BAN_SECONDS,
+        extra_symbols: int = 0,
     ) -> None:
+        self.margin_symbols = dict(SPOT_MARGIN_SYMBOLS)  # market id -> (base, quote)
+        # More margin symbols (X000USDT, X001USDT, ...), for flattening many symbols at once.
+        self.margin_symbols.update({f"X{i:03d}USDT": (f"X{i:03d}", "USDT") for i in range(extra_symbols)})
         self.api_key = api_key or "sim" + secrets.token_hex(30)
         self.secret = secret or secrets.token_hex(32)
         self.ed25519_keys: dict[str, Any] = {}  # api key -> public key
@@ -599,7 +602,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return
             weight = WEIGHTS.get((self.command, path), 1)
             if path == "/papi/v1/margin/openOrders" and "symbol" not in params:
-                weight = OPEN_ORDERS_ALL_SYMBOLS_WEIGHT
+                # Without a symbol, Binance counts one request per symbol trading on the exchange.
+                weight = len(sim.margin_symbols) + len(SPOT_ONLY_SYMBOLS)
             used, limited = sim.charge(weight)
             self.used_weight = used
             if limited is not None:
@@ -718,13 +722,13 @@ class RequestHandler(BaseHTTPRequestHandler):
 # ---- routes ---------------------------------------------------------------------------------------
 
 
-def _symbol(params: dict[str, str], required: bool = True) -> str | None:
+def _symbol(sim: Simulator, params: dict[str, str], required: bool = True) -> str | None:
     symbol = params.get("symbol")
     if symbol is None or symbol == "":
         if required:
             raise ApiError(400, -1102, "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.")
         return None
-    if symbol not in SPOT_MARGIN_SYMBOLS:
+    if symbol not in sim.margin_symbols:
         raise ApiError(400, -1121, BINANCE_MESSAGES[-1121])
     return symbol
 
@@ -778,7 +782,7 @@ def _spot_symbol(symbol: str, base: str, quote: str, margin: bool) -> dict[str, 
 
 
 def route_exchange_info(sim: Simulator, params: dict[str, str]) -> Any:
-    symbols = [_spot_symbol(s, b, q, True) for s, (b, q) in SPOT_MARGIN_SYMBOLS.items()]
+    symbols = [_spot_symbol(s, b, q, True) for s, (b, q) in sim.margin_symbols.items()]
     symbols += [_spot_symbol(s, b, q, False) for s, (b, q) in SPOT_ONLY_SYMBOLS.items()]
     return {"timezone": "UTC", "serverTime": sim.server_time(), "rateLimits": [], "symbols": symbols}
 
@@ -831,7 +835,7 @@ def route_margin_pairs(sim: Simulator, params: dict[str, str]) -> Any:
             "isBuyAllowed": True,
             "isSellAllowed": True,
         }
-        for i, (s, (b, q)) in enumerate(SPOT_MARGIN_SYMBOLS.items(), start=1)
+        for i, (s, (b, q)) in enumerate(sim.margin_symbols.items(), start=1)
     ]
 
 
@@ -840,7 +844,7 @@ def route_isolated_pairs(sim: Simulator, params: dict[str, str]) -> Any:
 
 
 def route_new_order(sim: Simulator, params: dict[str, str]) -> Any:
-    symbol = _symbol(params)
+    symbol = _symbol(sim, params)
     assert symbol is not None
     side = params.get("side", "")
     order_type = params.get("type", "")
@@ -864,7 +868,7 @@ def route_new_order(sim: Simulator, params: dict[str, str]) -> Any:
 
 
 def route_new_oco(sim: Simulator, params: dict[str, str]) -> Any:
-    symbol = _symbol(params)
+    symbol = _symbol(sim, params)
     assert symbol is not None
     side = params.get("side", "")
     if side not in ("BUY", "SELL"):
@@ -912,7 +916,7 @@ def _list_status(sim: Simulator, order_list: OrderList, status: str, order_statu
 
 
 def route_open_orders(sim: Simulator, params: dict[str, str]) -> Any:
-    symbol = _symbol(params, required=False)
+    symbol = _symbol(sim, params, required=False)
     answer = []
     for order in sim.open_orders(symbol):
         entry = order.report("NEW")
@@ -922,7 +926,7 @@ def route_open_orders(sim: Simulator, params: dict[str, str]) -> Any:
 
 
 def route_open_order_lists(sim: Simulator, params: dict[str, str]) -> Any:
-    symbol = _symbol(params, required=False)
+    symbol = _symbol(sim, params, required=False)
     return [
         {k: v for k, v in _list_status(sim, x, "EXEC_STARTED", "EXECUTING", "NEW").items() if k != "orderReports"}
         for x in sim.open_lists(symbol)
@@ -930,7 +934,7 @@ def route_open_order_lists(sim: Simulator, params: dict[str, str]) -> Any:
 
 
 def route_cancel_all(sim: Simulator, params: dict[str, str]) -> Any:
-    symbol = _symbol(params)
+    symbol = _symbol(sim, params)
     assert symbol is not None
     canceled = sim.cancel_all(symbol)
     if not canceled:
