@@ -537,6 +537,7 @@ class SyncCanceller(Canceller):
                 if call.resync_pending:
                     self.exchange.load_time_difference()
                     call.resync_pending = False
+                    kept.clear()  # the time answer (spot API) must not be taken for the cancel's
                 while (delay := self.pace_delay(call)) > 0:
                     time.sleep(delay)
                 try:
@@ -643,6 +644,7 @@ class AsyncCanceller(Canceller):
                 if call.resync_pending:
                     await self.exchange.load_time_difference()
                     call.resync_pending = False
+                    kept.clear()  # the time answer (spot API) must not be taken for the cancel's
                 while (delay := self.pace_delay(call)) > 0:
                     await asyncio.sleep(delay)
                 try:

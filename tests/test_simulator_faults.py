@@ -178,3 +178,15 @@ def test_simulator_leaves_no_thread_or_socket_behind() -> None:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
         probe.listen()
+
+
+def test_a_network_failure_right_after_a_resync_is_still_retried(
+    sim: Simulator, sim_exchange: tuple[Any, Runner]
+) -> None:
+    exchange, run = sim_exchange
+    sim.seed_documented_example()
+    sim.inject(CANCEL_ALL, Fault.clock(), Fault.disconnect())
+    orders = run.call(exchange.cancel_all_margin_orders, "BTC/USDT")
+    assert len(orders) == 3
+    assert sim.seen("GET", "/api/v3/time") == 1
+    assert sim.seen("DELETE", DELETE_PATH) == 3
