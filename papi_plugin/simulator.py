@@ -261,7 +261,9 @@ class Simulator:
         ban_after: int = BAN_AFTER_VIOLATIONS,
         ban_seconds: float = BAN_SECONDS,
         extra_symbols: int = 0,
+        latency: float = 0.0,
     ) -> None:
+        self.latency = latency  # seconds added to every answer, as a network between client and exchange would
         self.margin_symbols = dict(SPOT_MARGIN_SYMBOLS)  # market id -> (base, quote)
         # More margin symbols (X000USDT, X001USDT, ...), for flattening many symbols at once.
         self.margin_symbols.update({f"X{i:03d}USDT": (f"X{i:03d}", "USDT") for i in range(extra_symbols)})
@@ -593,6 +595,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.seen = seen
         status = 200
         try:
+            if sim.latency:
+                time.sleep(sim.latency)
             if fault is not None and fault.kind == "delay":
                 time.sleep(fault.seconds)
                 fault = None
