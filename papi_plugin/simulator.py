@@ -269,7 +269,7 @@ class Simulator:
         self.margin_symbols.update({f"X{i:03d}USDT": (f"X{i:03d}", "USDT") for i in range(extra_symbols)})
         self.api_key = api_key or "sim" + secrets.token_hex(30)
         self.secret = secret or secrets.token_hex(32)
-        self.ed25519_keys: dict[str, Any] = {}  # api key -> public key
+        self.public_keys: dict[str, Any] = {}  # api key -> Ed25519 or RSA public key
         self.clock_skew_ms = 0
         self.weight_limit = weight_limit
         self.window_seconds = window_seconds
@@ -338,9 +338,9 @@ class Simulator:
         exchange.options["fetchMargins"] = False
         return exchange
 
-    def add_ed25519_key(self, api_key: str, public_key: Any) -> None:
-        """Accept Ed25519-signed requests from ``api_key`` (a ``cryptography`` public key)."""
-        self.ed25519_keys[api_key] = public_key
+    def add_public_key(self, api_key: str, public_key: Any) -> None:
+        """Accept requests from ``api_key`` signed with the private half of an Ed25519 or RSA ``public_key``."""
+        self.public_keys[api_key] = public_key
 
     # -- fault scripting
 
@@ -639,7 +639,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         api_key = self.headers.get("X-MBX-APIKEY")
         if not api_key:
             raise ApiError(401, -2014, BINANCE_MESSAGES[-2014])
-        if api_key != sim.api_key and api_key not in sim.ed25519_keys:
+        if api_key != sim.api_key and api_key not in sim.public_keys:
             raise ApiError(401, -2015, BINANCE_MESSAGES[-2015])
         if "timestamp" not in params or not params["timestamp"].lstrip("-").isdigit():
             raise ApiError(400, -1102, "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.")
@@ -658,12 +658,20 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def signature_valid(self, api_key: str, payload: str, signature: str) -> bool:
         sim = self.sim
-        public_key = sim.ed25519_keys.get(api_key)
+        public_key = sim.public_keys.get(api_key)
         if public_key is not None:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
             try:
-                public_key.verify(base64.b64decode(signature), payload.encode())
+                raw = base64.b64decode(signature)
+                if isinstance(public_key, rsa.RSAPublicKey):
+                    public_key.verify(raw, payload.encode(), padding.PKCS1v15(), hashes.SHA256())
+                else:
+                    public_key.verify(raw, payload.encode())
                 return True
-            except Exception:
+            except (InvalidSignature, ValueError):
                 return False
         expected = hmac.new(sim.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, signature)

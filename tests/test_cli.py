@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -178,4 +179,30 @@ def test_one_failed_symbol_reports_the_others_and_exits_with_its_code(seeded_sim
     assert result.returncode == 4
     assert "papi-cancel-all: BTC/USDT: DDoSProtection" in result.stderr
     assert "papi-cancel-all: ETH/USDT: DDoSProtection" in result.stderr  # not sent while banned
+    assert_clean(result)
+
+
+def test_key_file_signs_with_an_ed25519_key_and_never_prints_it(seeded_sim: Simulator, tmp_path: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    key_file = tmp_path / "ed25519.pem"
+    key_file.write_text(pem)
+    seeded_sim.add_public_key("ed25519-cli-key", private.public_key())
+    result = cli(
+        "BTC/USDT", "--key-file", str(key_file), "--base-url", seeded_sim.url, key="ed25519-cli-key", secret=None
+    )
+    assert result.returncode == 0, result.stderr
+    assert "canceled 3 order(s)" in result.stdout
+    body = pem.split("-----")[2].strip().splitlines()[0]
+    assert body not in result.stdout and body not in result.stderr
+
+
+def test_unreadable_key_file_exits_2(tmp_path: Any) -> None:
+    result = cli("BTC/USDT", "--key-file", str(tmp_path / "missing.pem"), key="some-key", secret=None)
+    assert result.returncode == 2 and "--key-file" in result.stderr
     assert_clean(result)

@@ -11,6 +11,7 @@ from typing import Any
 import ccxt
 import ccxt.async_support as accxt
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import papi_plugin
@@ -60,7 +61,7 @@ def ed25519_pair() -> tuple[str, Any]:
 
 def test_ed25519_key_signs_with_ed25519(sim: Simulator) -> None:
     pem, public_key = ed25519_pair()
-    sim.add_ed25519_key("ed25519-test-key", public_key)
+    sim.add_public_key("ed25519-test-key", public_key)
     sim.seed_documented_example()
     exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": "ed25519-test-key", "secret": pem})))
     assert len(exchange.cancel_all_margin_orders("BTC/USDT")) == 3
@@ -70,7 +71,7 @@ def test_ed25519_key_signs_with_ed25519(sim: Simulator) -> None:
 
 async def test_ed25519_key_signs_async_too(sim: Simulator) -> None:
     pem, public_key = ed25519_pair()
-    sim.add_ed25519_key("ed25519-test-key", public_key)
+    sim.add_public_key("ed25519-test-key", public_key)
     sim.seed_documented_example()
     exchange = sim.attach(papi_plugin.extend(accxt.binance({"apiKey": "ed25519-test-key", "secret": pem})))
     try:
@@ -91,3 +92,19 @@ def test_a_wrong_secret_is_refused_as_an_authentication_error(sim: Simulator) ->
     else:
         raise AssertionError("a wrong secret was accepted")
     assert len(sim.open_orders("BTCUSDT")) == 3
+
+
+def test_rsa_key_signs_with_rsa_sha256(sim: Simulator) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    sim.add_public_key("rsa-test-key", private.public_key())
+    sim.seed_documented_example()
+    exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": "rsa-test-key", "secret": pem})))
+    assert len(exchange.cancel_all_margin_orders("BTC/USDT")) == 3
+    [(payload, signature)] = sent_cancels(sim)
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    private.public_key().verify(base64.b64decode(signature), payload.encode(), padding.PKCS1v15(), hashes.SHA256())
