@@ -28,6 +28,7 @@ from papi_plugin.errors import (
     BACKOFF_MAX,
     BUDGET_KEYS,
     DEFAULT_BUDGET,
+    RATE_LIMIT_WAIT,
     Action,
     Answer,
     Budget,
@@ -288,8 +289,10 @@ class Call:
         verdict = _verdict_of(state)
         if verdict.action is Action.RESYNC_CLOCK:
             return 0.0
-        if verdict.action is Action.RATE_LIMITED and verdict.retry_after is not None:
-            return verdict.retry_after
+        if verdict.action is Action.RATE_LIMITED:
+            if verdict.retry_after is not None:
+                return verdict.retry_after
+            return max(RATE_LIMIT_WAIT, float(self._backoff(state)))
         return float(self._backoff(state))
 
     def before_retry(self, state: RetryCallState) -> None:

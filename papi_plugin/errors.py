@@ -236,6 +236,7 @@ def budget_from(options: Mapping[str, Any], params: Mapping[str, Any]) -> Budget
 # ---- retry decisions ----------------------------------------------------------------------------
 
 BACKOFF_INITIAL = 0.25  # seconds before the first retry of a transient failure
+RATE_LIMIT_WAIT = 1.0  # seconds at least, after a 429 that did not say how long (Binance's always do)
 BACKOFF_MAX = 4.0
 BACKOFF_JITTER = 0.25
 
@@ -245,7 +246,7 @@ def is_retryable(verdict: Verdict, budget: Budget, resyncs_done: int) -> bool:
     if verdict.action is Action.RETRY:
         return True
     if verdict.action is Action.RATE_LIMITED:
-        wait = verdict.retry_after if verdict.retry_after is not None else 1.0
+        wait = verdict.retry_after if verdict.retry_after is not None else RATE_LIMIT_WAIT
         return wait <= budget.max_retry_after
     if verdict.action is Action.RESYNC_CLOCK:
         return resyncs_done <= 1

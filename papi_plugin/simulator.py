@@ -135,6 +135,11 @@ class Fault:
         return cls("truncate")
 
     @classmethod
+    def answer(cls, body: str, status: int = 200) -> Fault:
+        """Answer with exactly this JSON ``body`` (e.g. ``"[]"``, or a dict where a list belongs)."""
+        return cls("answer", status=status, msg=body)
+
+    @classmethod
     def disconnect(cls) -> Fault:
         """Read the request, then close the connection without answering."""
         return cls("disconnect")
@@ -712,6 +717,13 @@ class RequestHandler(BaseHTTPRequestHandler):
         elif fault.kind == "status418":
             error = self.sim.ban(fault.seconds)
             self.send_json(418, {"code": error.code, "msg": error.msg}, error.headers)
+        elif fault.kind == "answer":
+            body = fault.msg.encode()
+            self.send_response(fault.status)
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
         elif fault.kind == "drop":
             body = json.dumps([{"symbol": "BTCUSDT", "orderId": 1, "status": "CANCELED"}] * 4).encode()
             self.send_response(200)

@@ -1,6 +1,8 @@
 """The error table and the documented answer, replayed from cassettes over ccxt's real HTTP path.
 
-Each test runs twice: sync (requests) and async (aiohttp), each with its own cassette.
+Each test runs twice: sync (requests) and async (aiohttp), each with its own cassette. A connection
+that fails without any answer cannot be recorded in a cassette; those rows (refused, reset, cut
+mid-answer, timed out) run against the simulator in test_simulator_faults.py.
 """
 
 from __future__ import annotations
@@ -83,6 +85,21 @@ def test_market_id_and_recv_window_are_accepted(cassette_exchange: Exchange, vcr
 @scenario(seed=False)
 def test_nothing_open_returns_an_empty_list(cassette_exchange: Exchange, vcr: Any) -> None:
     assert cancel(cassette_exchange) == []
+    assert deletes(vcr) == 1
+
+
+@pytest.mark.vcr
+@scenario(seed=False, faults=[Fault.answer("[]")])
+def test_an_empty_list_returns_an_empty_list(cassette_exchange: Exchange, vcr: Any) -> None:
+    assert cancel(cassette_exchange) == []
+    assert deletes(vcr) == 1
+
+
+@pytest.mark.vcr
+@scenario(faults=[Fault.answer('{"symbol": "BTCUSDT", "orderId": 11}')])
+def test_an_answer_that_is_not_a_list_raises_bad_response(cassette_exchange: Exchange, vcr: Any) -> None:
+    with pytest.raises(ccxt.BadResponse, match="not a list"):
+        cancel(cassette_exchange)
     assert deletes(vcr) == 1
 
 

@@ -190,3 +190,13 @@ def test_a_network_failure_right_after_a_resync_is_still_retried(
     assert len(orders) == 3
     assert sim.seen("GET", "/api/v3/time") == 1
     assert sim.seen("DELETE", DELETE_PATH) == 3
+
+
+def test_a_429_without_retry_after_waits_at_least_a_second(sim: Simulator, sim_exchange: tuple[Any, Runner]) -> None:
+    exchange, run = sim_exchange
+    sim.seed_documented_example()
+    sim.inject(CANCEL_ALL, Fault.error(-1003, 429))  # a 429 whose answer has no Retry-After header
+    started = time.monotonic()
+    assert len(run.call(exchange.cancel_all_margin_orders, "BTC/USDT")) == 3
+    assert time.monotonic() - started >= 1.0
+    assert sim.seen("DELETE", DELETE_PATH) == 2
