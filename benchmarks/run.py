@@ -38,7 +38,7 @@ class Row:
     name: str
     measured: str
     target: str
-    met: bool
+    met: bool | None  # None: a reference figure, no target
 
 
 def machine() -> str:
@@ -112,8 +112,8 @@ def single_call(iterations: int) -> list[Row]:
             "1b. same, against ccxt's own parsing",
             f"ccxt cancel_all_orders(portfolioMargin) {parsed_ms:.2f} ms (2 orders, legs lost):"
             f" ratio {plugin_ms / parsed_ms:.3f}",
-            "for reference: the raw call above parses nothing",
-            True,
+            "none: a reference (the raw call above parses nothing)",
+            None,
         ),
     ]
 
@@ -361,10 +361,10 @@ def main() -> int:
     ]
     width = max(len(r.name) for r in rows)
     for row in rows:
-        status = "-" if smoke else ("met" if row.met else "NOT MET")
+        status = "-" if smoke or row.met is None else ("met" if row.met else "NOT MET")
         print(f"{row.name:<{width}}  {row.measured}\n{'':<{width}}  target {row.target}: {status}")
     print(f"total time: {time.perf_counter() - started:.0f} s")
-    return 0 if smoke or all(r.met for r in rows) else 1
+    return 0 if smoke or all(r.met is not False for r in rows) else 1
 
 
 if __name__ == "__main__":
