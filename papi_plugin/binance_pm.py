@@ -51,12 +51,10 @@ OPTIONS_KEY = "cancelAllMarginOrders"
 CALL_ONLY_PARAMS = (*BUDGET_KEYS, "confirm", "maxConfirmRounds")  # read here, never sent
 SET_BY_CCXT = ("timestamp", "signature")
 MAX_RECV_WINDOW = 60000
-DEFAULT_BAN_SECONDS = 120.0
+DEFAULT_BAN_SECONDS = 120.0  # Binance's shortest IP ban, when a 418 does not say how long
 DEFAULT_CONFIRM_ROUNDS = 5
 # ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
-URLLIB3_LOGGER = logging.getLogger(
-    "urllib3.connectionpool"
-)  # Binance's shortest IP ban, when a 418 does not say how long
+URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
 
 
 def is_binance(exchange: Any) -> bool:

@@ -193,7 +193,7 @@ def retry_after_text(seconds: float | None) -> str:
 
 def _is_transport_failure(raised: ccxt.BaseError) -> bool:
     """True when no HTTP answer came back: refused, reset, timed out, or cut off mid-body."""
-    if isinstance(raised, (ccxt.NetworkError)) and not isinstance(raised, ccxt.DDoSProtection):
+    if isinstance(raised, ccxt.NetworkError) and not isinstance(raised, ccxt.DDoSProtection):
         return True
     # A body cut short raises ExchangeError in ccxt (aiohttp's ClientPayloadError, requests'
     # ChunkedEncodingError without "Connection broken"): nothing was answered, so it is transport.
