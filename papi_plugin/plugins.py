@@ -20,6 +20,8 @@ ExchangeT = TypeVar("ExchangeT")
 def plugin_manager() -> pluggy.PluginManager:
     """The process-wide manager: specs added, entry-point plugins loaded, built-in adapter registered."""
     global _manager
+    if _manager is not None:  # the common case: no lock on every call
+        return _manager
     with _manager_lock:
         if _manager is None:
             manager = pluggy.PluginManager(PROJECT)
