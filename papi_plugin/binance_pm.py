@@ -11,9 +11,9 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import ccxt
 import ccxt.async_support
@@ -181,24 +181,30 @@ def discovery_weight(exchange: Any) -> int:
 
 def symbols_with_open_orders(orders: Any, lists: Any) -> list[str]:
     """Market ids with an open order or an open order list, sorted."""
-    ids = {o.get("symbol") for o in open_orders_of(orders) if isinstance(o, dict)}
-    if not isinstance(lists, list):
-        raise ccxt.BadResponse(f"binance open order lists answer is not a list: {type(lists).__name__}")
-    ids |= {x.get("symbol") for x in lists if isinstance(x, dict)}
-    return sorted(i for i in ids if isinstance(i, str))
+    entries = open_orders_of(orders) + open_lists_of(lists)
+    return sorted({e["symbol"] for e in entries if isinstance(e, dict) and isinstance(e.get("symbol"), str)})
 
 
-def _symbol_of(exchange: Any, market_id: str) -> str:
-    """The unified symbol of a spot market id, or the id itself when it is not a known spot market."""
-    candidates = (exchange.markets_by_id or {}).get(market_id) or []
-    spot = next((m for m in candidates if m.get("spot")), None)
-    return str(spot["symbol"]) if spot else market_id
+Outcome = tuple[str, "list[Order] | ccxt.BaseError"]  # (unified symbol, its orders or its error)
 
 
-def many_outcome(canceled: dict[str, list[Order]], errors: dict[str, ccxt.BaseError]) -> dict[str, list[Order]]:
+def many_outcome(outcomes: list[Outcome]) -> dict[str, list[Order]]:
+    """``{symbol: orders}``, or ``CancelManyFailed`` naming every failed symbol once all were tried."""
+    canceled = {symbol: result for symbol, result in outcomes if not isinstance(result, ccxt.BaseError)}
+    errors = {symbol: result for symbol, result in outcomes if isinstance(result, ccxt.BaseError)}
     if errors:
         raise CancelManyFailed(errors, canceled)
     return canceled
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A many-symbol cancel, checked and resolved: what to send, within which budget, on which markets."""
+
+    checked: dict[str, Any]
+    budget: Budget
+    rounds: int | None
+    market_ids: list[str]
 
 
 # ---- per-exchange and per-call state -------------------------------------------------------------
@@ -367,23 +373,69 @@ def read_params(sent: Mapping[str, Any]) -> dict[str, Any]:
     return {"recvWindow": sent["recvWindow"]} if "recvWindow" in sent else {}
 
 
-def lists_on(market: dict[str, Any], lists: Any) -> list[Any]:
-    if not isinstance(lists, list):
-        raise ccxt.BadResponse(f"binance open order lists answer is not a list: {type(lists).__name__}")
-    return [x for x in lists if isinstance(x, dict) and x.get("symbol") == market["id"]]
-
-
 def open_orders_of(orders: Any) -> list[Any]:
     if not isinstance(orders, list):
         raise ccxt.BadResponse(f"binance open orders answer is not a list: {type(orders).__name__}")
     return orders
 
 
-# ---- the two shells ------------------------------------------------------------------------------
+def open_lists_of(lists: Any) -> list[Any]:
+    if not isinstance(lists, list):
+        raise ccxt.BadResponse(f"binance open order lists answer is not a list: {type(lists).__name__}")
+    return lists
+
+
+def lists_on(market: dict[str, Any], lists: Any) -> list[Any]:
+    """The open order lists of ``market``: the endpoint takes no symbol and answers with every list."""
+    return [x for x in open_lists_of(lists) if isinstance(x, dict) and x.get("symbol") == market["id"]]
+
+
+# ---- the I/O a flow asks for ------------------------------------------------------------------------
+# Every decision lives in the flows below, written once as generators that yield the I/O they need.
+# The sync and async shells only perform those steps (``perform``) and feed the answers back (``drive``).
+
+
+@dataclass(frozen=True)
+class Papi:
+    """One papi request, with the retry policy."""
+
+    endpoint: transport.Endpoint
+    label: str  # the symbol, or "all symbols", for messages
+    params: dict[str, Any]
+    budget: Budget
+    weight: int | None = None  # when Binance charges more than the endpoint's weight
+
+
+@dataclass(frozen=True)
+class Send:
+    """One attempt of a papi request: sign afresh and fetch, through ccxt."""
+
+    endpoint: transport.Endpoint
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LoadMarkets:
+    """``exchange.load_markets()``: a no-op once they are loaded."""
+
+
+@dataclass(frozen=True)
+class ResyncClock:
+    """``exchange.load_time_difference()``."""
+
+
+Step = Papi | Send | Sleep | LoadMarkets | ResyncClock
+T = TypeVar("T")
+Flow = Generator[Step, Any, T]
 
 
 class Canceller:
-    """What the sync and async shells share: checks, state, and what happens after a call."""
+    """The flows, the per-exchange state (ban gate, weight budget) and the checks, for both shells."""
 
     def __init__(self, exchange: Any) -> None:
         self.exchange = exchange
@@ -394,18 +446,6 @@ class Canceller:
         """Binance's clock as ccxt knows it (``options["timeDifference"]`` in ms), in seconds."""
         difference = self.exchange.options.get("timeDifference") or 0
         return time.time() - float(difference) / 1000
-
-    def pace_delay(self, call: Call) -> float:
-        """Seconds to wait before sending this call (0: reserved, send now); no pacing if rate limiting is off."""
-        if not self.exchange.enableRateLimit:
-            return 0.0
-        return self.weights.reserve(call.weight)
-
-    def observe(self, kept: list[Answer]) -> None:
-        for answer in kept:
-            value = header(answer.headers, USED_WEIGHT_HEADER)
-            if value and value.isdigit():
-                self.weights.observe(int(value))
 
     def begin(self, symbol: Any, params: Any) -> tuple[dict[str, Any], Budget, int | None]:
         """Check everything that needs no request; ``symbol`` is ``ALL_SYMBOLS`` for the many-symbol call."""
@@ -428,11 +468,101 @@ class Canceller:
             raise ccxt.BadRequest(f"papi_plugin weightWindow must be a number of seconds > 0, got {window!r}")
         self.weights.configure(limit, float(window))
 
-    def start_call(self, endpoint: transport.Endpoint, symbol: str, budget: Budget, weight: int | None = None) -> Call:
+    # -- flows: one cancel, a verified cancel, many symbols, the reads
+
+    def cancel_flow(self, symbol: Any, params: Any) -> Flow[list[Order]]:
+        checked, budget, rounds = self.begin(symbol, params)
+        yield LoadMarkets()
+        market = margin_market(self.exchange, symbol)
+        return (yield from self.cancel_on(market, checked, budget, rounds))
+
+    def cancel_on(
+        self, market: dict[str, Any], checked: dict[str, Any], budget: Budget, rounds: int | None
+    ) -> Flow[list[Order]]:
+        """Cancel on a checked market, verify it is flat when asked, and tell the plugins."""
+        sent = wire_params(market, checked)
+        cancel = Papi(transport.CANCEL_ALL, market["symbol"], sent, budget)
+        orders = flatten(self.exchange, (yield cancel), market)
+        if rounds is not None:
+            confirmation = Confirmation(market["symbol"], rounds, orders)
+            try:
+                while confirmation.still_open(*(yield from self.open_on(market, read_params(sent), budget))):
+                    confirmation.add(flatten(self.exchange, (yield cancel), market))
+            except ccxt.BaseError:
+                self.announce(market, confirmation.orders)  # what was canceled is reported either way
+                raise
+            orders = confirmation.orders
+        return self.announce(market, orders)
+
+    def plan_flow(self, symbols: Any, params: Any) -> Flow[Plan]:
+        """Check a many-symbol cancel before anything is sent; discover the symbols when none are given."""
+        wanted = symbols_list(symbols)
+        checked, budget, rounds = self.begin(ALL_SYMBOLS, params)
+        yield LoadMarkets()
+        if wanted is not None:
+            ids = [m["id"] for m in markets_for(self.exchange, wanted)]
+        else:
+            ids = yield from self.discover(read_params(checked), budget)
+        return Plan(checked, budget, rounds, ids)
+
+    def symbol_flow(self, plan: Plan, market_id: str) -> Flow[list[Order]]:
+        market = margin_market(self.exchange, market_id)
+        return (yield from self.cancel_on(market, plan.checked, plan.budget, plan.rounds))
+
+    def discover(self, params: dict[str, Any], budget: Budget) -> Flow[list[str]]:
+        """Market ids with open margin orders or order lists (see ``discovery_weight`` for the cost)."""
+        orders = yield Papi(transport.OPEN_ORDERS, "all symbols", params, budget, discovery_weight(self.exchange))
+        lists = yield Papi(transport.OPEN_ORDER_LISTS, "all symbols", params, budget)
+        return symbols_with_open_orders(orders, lists)
+
+    def open_orders_flow(self, symbol: Any, params: Any) -> Flow[list[Order]]:
+        checked, budget, _ = self.begin(symbol, params)
+        yield LoadMarkets()
+        market = margin_market(self.exchange, symbol)
+        raw_orders, raw_lists = yield from self.open_on(market, read_params(checked), budget)
+        return open_orders(self.exchange, market, raw_orders, raw_lists)
+
+    def open_on(
+        self, market: dict[str, Any], params: dict[str, Any], budget: Budget
+    ) -> Flow[tuple[list[Any], list[Any]]]:
+        """The raw open orders and open order lists of ``market`` (two reads, weight 5 each)."""
+        orders = yield Papi(transport.OPEN_ORDERS, market["symbol"], {**params, "symbol": market["id"]}, budget)
+        lists = yield Papi(transport.OPEN_ORDER_LISTS, market["symbol"], params, budget)
+        return open_orders_of(orders), lists_on(market, lists)
+
+    # -- one attempt of a papi request
+
+    def start_call(self, request: Papi) -> Call:
+        endpoint = request.endpoint
         what = "cancel_all_margin_orders" if endpoint == transport.CANCEL_ALL else f"{endpoint.method} {endpoint.path}"
-        context = f"{self.exchange.id} {what} {symbol}"
+        context = f"{self.exchange.id} {what} {request.label}"
         self.gate.check(context)
-        return Call(self.exchange, endpoint, symbol, context, budget, weight or endpoint.weight)
+        return Call(self.exchange, endpoint, request.label, context, request.budget, request.weight or endpoint.weight)
+
+    def attempt_flow(self, call: Call, params: dict[str, Any]) -> Flow[Any]:
+        """Re-sync the clock if the last attempt asked for it, wait for the weight budget, send once."""
+        call.attempts += 1
+        if call.resync_pending:
+            _, kept, raised = yield from answered(ResyncClock())
+            if raised is not None:
+                call.outcome(None, kept, raised)  # raises the classified failure; the next attempt re-syncs
+            call.resync_pending = False
+        paced = self.exchange.enableRateLimit  # ccxt's switch; off means no pacing here either
+        while paced and (delay := self.weights.reserve(call.weight)) > 0:
+            yield Sleep(delay)
+        try:
+            response, kept, raised = yield from answered(Send(call.endpoint, params))
+        finally:
+            if paced:
+                self.weights.answered(call.weight)
+        self.observe(kept)
+        return call.outcome(response, kept, raised)
+
+    def observe(self, kept: list[Answer]) -> None:
+        for answer in kept:
+            value = header(answer.headers, USED_WEIGHT_HEADER)
+            if value and value.isdigit():
+                self.weights.observe(int(value))
 
     def failed(self, call: Call, failure: Failure) -> ccxt.BaseError:
         self.gate.close_after(failure.verdict)
@@ -445,6 +575,18 @@ class Canceller:
         return orders
 
 
+def answered(step: Send | ResyncClock) -> Flow[tuple[Any, list[Answer], ccxt.BaseError | None]]:
+    """Perform one HTTP step, keeping its own answer: (response, answers, ccxt error or None)."""
+    with transport.answers() as kept:
+        try:
+            return (yield step), kept, None
+        except ccxt.BaseError as error:
+            return None, kept, error
+
+
+# ---- the two shells: only the I/O differs -------------------------------------------------------------
+
+
 class SyncCanceller(Canceller):
     def cancel_all_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """Cancel every open cross-margin order (order lists included) on ``symbol``.
@@ -454,22 +596,7 @@ class SyncCanceller(Canceller):
         (``maxConfirmRounds``), raising ``NotFlat`` (a ``ccxt.OperationFailed``) if it stays unflat.
         Raises a ccxt error otherwise; see the README's error table.
         """
-        checked, budget, rounds = self.begin(symbol, params)
-        self.exchange.load_markets()
-        market = margin_market(self.exchange, symbol)
-        sent = wire_params(market, checked)
-        orders = flatten(self.exchange, self.request(transport.CANCEL_ALL, market["symbol"], sent, budget), market)
-        if rounds is not None:
-            confirmation = Confirmation(market["symbol"], rounds, orders)
-            try:
-                while confirmation.still_open(*self.open_on(market, read_params(sent), budget)):
-                    again = self.request(transport.CANCEL_ALL, market["symbol"], sent, budget)
-                    confirmation.add(flatten(self.exchange, again, market))
-            except ccxt.BaseError:
-                self.announce(market, confirmation.orders)  # what was canceled is reported either way
-                raise
-            orders = confirmation.orders
-        return self.announce(market, orders)
+        return self.drive(self.cancel_flow(symbol, params))
 
     def cancel_all_margin_orders_many(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """Cancel every open cross-margin order on each symbol, in order; ``None``: every symbol with any.
@@ -478,77 +605,62 @@ class SyncCanceller(Canceller):
         ``CancelManyFailed`` (a ``ccxt.OperationFailed``) is raised after all were tried, naming each failed
         symbol with its error and carrying the orders canceled on the others.
         """
-        wanted = symbols_list(symbols)
-        checked, budget, _ = self.begin(ALL_SYMBOLS, params)
-        self.exchange.load_markets()
-        if wanted is not None:
-            ids = [m["id"] for m in markets_for(self.exchange, wanted)]
-        else:
-            ids = self.discover(read_params(checked), budget)
-        canceled: dict[str, list[Order]] = {}
-        errors: dict[str, ccxt.BaseError] = {}
-        for market_id in ids:
-            try:
-                market = margin_market(self.exchange, market_id)
-                canceled[market["symbol"]] = self.cancel_all_margin_orders(market["symbol"], checked)
-            except ccxt.BaseError as error:
-                errors[_symbol_of(self.exchange, market_id)] = error
-        return many_outcome(canceled, errors)
+        plan = self.drive(self.plan_flow(symbols, params))
+        return many_outcome([self.settle(plan, market_id) for market_id in plan.market_ids])
 
-    def discover(self, params: dict[str, Any], budget: Budget) -> list[str]:
-        """Market ids with open margin orders or order lists (see ``discovery_weight`` for the cost)."""
-        orders = self.request(transport.OPEN_ORDERS, "all symbols", params, budget, discovery_weight(self.exchange))
-        lists = self.request(transport.OPEN_ORDER_LISTS, "all symbols", params, budget)
-        return symbols_with_open_orders(orders, lists)
+    def settle(self, plan: Plan, market_id: str) -> Outcome:
+        symbol = self.exchange.safe_symbol(market_id, None, None, "spot")
+        try:
+            return symbol, self.drive(self.symbol_flow(plan, market_id))
+        except ccxt.BaseError as error:
+            return symbol, error
 
     def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
-        checked, budget, _ = self.begin(symbol, params)
-        self.exchange.load_markets()
-        market = margin_market(self.exchange, symbol)
-        raw_orders, raw_lists = self.open_on(market, read_params(checked), budget)
-        return open_orders(self.exchange, market, raw_orders, raw_lists)
+        return self.drive(self.open_orders_flow(symbol, params))
 
-    def open_on(self, market: dict[str, Any], params: dict[str, Any], budget: Budget) -> tuple[list[Any], list[Any]]:
-        """The raw open orders and open order lists of ``market`` (two reads, weight 5 each)."""
-        orders = self.request(transport.OPEN_ORDERS, market["symbol"], {**params, "symbol": market["id"]}, budget)
-        lists = self.request(transport.OPEN_ORDER_LISTS, market["symbol"], params, budget)
-        return open_orders_of(orders), lists_on(market, lists)
+    def symbols_with_open_orders(self, params: Any = None) -> list[str]:
+        """The unified symbols with open margin orders or order lists (costly: see ``discovery_weight``)."""
+        plan = self.drive(self.plan_flow(None, params))
+        return [self.exchange.safe_symbol(market_id, None, None, "spot") for market_id in plan.market_ids]
 
-    def request(
-        self,
-        endpoint: transport.Endpoint,
-        label: str,
-        params: dict[str, Any],
-        budget: Budget,
-        weight: int | None = None,
-    ) -> Any:
-        """One papi request with the retry policy; ``label`` names the symbol (or "all symbols") in messages."""
-        call = self.start_call(endpoint, label, budget, weight)
+    def drive(self, flow: Flow[T]) -> T:
+        """Run a flow to its end, performing each step it yields and sending back the result or error."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                value = self.perform(step)
+            except BaseException as raised:  # thrown back into the flow, which unwinds or handles it
+                error = raised
+
+    def perform(self, step: Step) -> Any:
+        match step:
+            case Papi():
+                return self.request(step)
+            case Send(endpoint, params):
+                return transport.send(self.exchange, endpoint, params)
+            case Sleep(seconds):
+                return time.sleep(seconds)
+            case ResyncClock():
+                return self.exchange.load_time_difference()
+            case LoadMarkets():
+                return self.exchange.load_markets()
+
+    def request(self, request: Papi) -> Any:
+        call = self.start_call(request)
         try:
-            return Retrying(**call.retrying_kwargs())(self.attempt, call, params)
+            return Retrying(**call.retrying_kwargs())(self.attempt, call, request.params)
         except Failure as failure:
             raise self.failed(call, failure) from None
 
     def attempt(self, call: Call, params: dict[str, Any]) -> Any:
-        call.attempts += 1
-        response, raised = None, None
-        with transport.answers() as kept:
-            try:
-                if call.resync_pending:
-                    self.exchange.load_time_difference()
-                    call.resync_pending = False
-                    kept.clear()  # the time answer (spot API) must not be taken for the cancel's
-                while (delay := self.pace_delay(call)) > 0:
-                    time.sleep(delay)
-                try:
-                    response = transport.send(self.exchange, call.endpoint, params)
-                finally:
-                    self.weights.answered(call.weight)
-            except ccxt.BaseError as error:
-                raised = error
-        self.observe(kept)
-        return call.outcome(response, kept, raised)
+        return self.drive(self.attempt_flow(call, params))
 
 
 class AsyncCanceller(Canceller):
@@ -558,104 +670,67 @@ class AsyncCanceller(Canceller):
         The async twin of ``SyncCanceller.cancel_all_margin_orders``: same params, same results,
         same errors; waits with ``asyncio.sleep`` so other tasks run meanwhile.
         """
-        checked, budget, rounds = self.begin(symbol, params)
-        await self.exchange.load_markets()
-        market = margin_market(self.exchange, symbol)
-        sent = wire_params(market, checked)
-        orders = flatten(
-            self.exchange, await self.request(transport.CANCEL_ALL, market["symbol"], sent, budget), market
-        )
-        if rounds is not None:
-            confirmation = Confirmation(market["symbol"], rounds, orders)
-            try:
-                while confirmation.still_open(*await self.open_on(market, read_params(sent), budget)):
-                    again = await self.request(transport.CANCEL_ALL, market["symbol"], sent, budget)
-                    confirmation.add(flatten(self.exchange, again, market))
-            except ccxt.BaseError:
-                self.announce(market, confirmation.orders)  # what was canceled is reported either way
-                raise
-            orders = confirmation.orders
-        return self.announce(market, orders)
+        return await self.drive(self.cancel_flow(symbol, params))
 
     async def cancel_all_margin_orders_many(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """The async twin of ``SyncCanceller.cancel_all_margin_orders_many``: the symbols run concurrently,
         within the papi weight budget shared by every task on this exchange object."""
-        wanted = symbols_list(symbols)
-        checked, budget, _ = self.begin(ALL_SYMBOLS, params)
-        await self.exchange.load_markets()
-        if wanted is not None:
-            ids = [m["id"] for m in markets_for(self.exchange, wanted)]
-        else:
-            ids = await self.discover(read_params(checked), budget)
+        plan = await self.drive(self.plan_flow(symbols, params))
+        return many_outcome(list(await asyncio.gather(*(self.settle(plan, i) for i in plan.market_ids))))
 
-        async def one(market_id: str) -> tuple[str, list[Order] | ccxt.BaseError]:
-            try:
-                market = margin_market(self.exchange, market_id)
-                return market["symbol"], await self.cancel_all_margin_orders(market["symbol"], checked)
-            except ccxt.BaseError as error:
-                return _symbol_of(self.exchange, market_id), error
-
-        outcomes = await asyncio.gather(*(one(market_id) for market_id in ids))
-        canceled = {symbol: result for symbol, result in outcomes if not isinstance(result, ccxt.BaseError)}
-        errors = {symbol: result for symbol, result in outcomes if isinstance(result, ccxt.BaseError)}
-        return many_outcome(canceled, errors)
-
-    async def discover(self, params: dict[str, Any], budget: Budget) -> list[str]:
-        orders = await self.request(
-            transport.OPEN_ORDERS, "all symbols", params, budget, discovery_weight(self.exchange)
-        )
-        lists = await self.request(transport.OPEN_ORDER_LISTS, "all symbols", params, budget)
-        return symbols_with_open_orders(orders, lists)
+    async def settle(self, plan: Plan, market_id: str) -> Outcome:
+        symbol = self.exchange.safe_symbol(market_id, None, None, "spot")
+        try:
+            return symbol, await self.drive(self.symbol_flow(plan, market_id))
+        except ccxt.BaseError as error:
+            return symbol, error
 
     async def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
-        checked, budget, _ = self.begin(symbol, params)
-        await self.exchange.load_markets()
-        market = margin_market(self.exchange, symbol)
-        raw_orders, raw_lists = await self.open_on(market, read_params(checked), budget)
-        return open_orders(self.exchange, market, raw_orders, raw_lists)
+        return await self.drive(self.open_orders_flow(symbol, params))
 
-    async def open_on(
-        self, market: dict[str, Any], params: dict[str, Any], budget: Budget
-    ) -> tuple[list[Any], list[Any]]:
-        orders = await self.request(transport.OPEN_ORDERS, market["symbol"], {**params, "symbol": market["id"]}, budget)
-        lists = await self.request(transport.OPEN_ORDER_LISTS, market["symbol"], params, budget)
-        return open_orders_of(orders), lists_on(market, lists)
+    async def symbols_with_open_orders(self, params: Any = None) -> list[str]:
+        """The unified symbols with open margin orders or order lists (costly: see ``discovery_weight``)."""
+        plan = await self.drive(self.plan_flow(None, params))
+        return [self.exchange.safe_symbol(market_id, None, None, "spot") for market_id in plan.market_ids]
 
-    async def request(
-        self,
-        endpoint: transport.Endpoint,
-        label: str,
-        params: dict[str, Any],
-        budget: Budget,
-        weight: int | None = None,
-    ) -> Any:
-        """One papi request with the retry policy; ``label`` names the symbol (or "all symbols") in messages."""
-        call = self.start_call(endpoint, label, budget, weight)
+    async def drive(self, flow: Flow[T]) -> T:
+        """Run a flow to its end, performing each step it yields and sending back the result or error."""
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                step = flow.throw(error) if error is not None else flow.send(value)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            value, error = None, None
+            try:
+                value = await self.perform(step)
+            except BaseException as raised:  # thrown back into the flow, which unwinds or handles it
+                error = raised
+
+    async def perform(self, step: Step) -> Any:
+        match step:
+            case Papi():
+                return await self.request(step)
+            case Send(endpoint, params):
+                return await transport.send_async(self.exchange, endpoint, params)
+            case Sleep(seconds):
+                return await asyncio.sleep(seconds)
+            case ResyncClock():
+                return await self.exchange.load_time_difference()
+            case LoadMarkets():
+                return await self.exchange.load_markets()
+
+    async def request(self, request: Papi) -> Any:
+        call = self.start_call(request)
         try:
-            return await AsyncRetrying(**call.retrying_kwargs())(self.attempt, call, params)
+            return await AsyncRetrying(**call.retrying_kwargs())(self.attempt, call, request.params)
         except Failure as failure:
             raise self.failed(call, failure) from None
 
-    async def attempt(self, call: Call, params: dict[str, Any]) -> Any:
-        call.attempts += 1
-        response, raised = None, None
-        with transport.answers() as kept:
-            try:
-                if call.resync_pending:
-                    await self.exchange.load_time_difference()
-                    call.resync_pending = False
-                    kept.clear()  # the time answer (spot API) must not be taken for the cancel's
-                while (delay := self.pace_delay(call)) > 0:
-                    await asyncio.sleep(delay)
-                try:
-                    response = await transport.send_async(self.exchange, call.endpoint, params)
-                finally:
-                    self.weights.answered(call.weight)
-            except ccxt.BaseError as error:
-                raised = error
-        self.observe(kept)
-        return call.outcome(response, kept, raised)
+    async def attempt(self, call: Call, params: dict[str, Any]) -> Any:  # a coroutine function, as tenacity expects
+        return await self.drive(self.attempt_flow(call, params))
 
 
 __all__ = ["AsyncCanceller", "CancelManyFailed", "NotFlat", "SyncCanceller", "register_capabilities"]

@@ -171,12 +171,8 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 def dry_run(exchange: Any, symbols: list[str] | None, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     canceller = binance_pm.canceller_for(exchange)
     assert isinstance(canceller, binance_pm.SyncCanceller)
-    if symbols is None:
-        checked, budget, _ = canceller.begin(binance_pm.ALL_SYMBOLS, params)
-        exchange.load_markets()
-        symbols = canceller.discover(binance_pm.read_params(checked), budget)
     results: dict[str, list[dict[str, Any]]] = {}
-    for symbol in symbols:
+    for symbol in canceller.symbols_with_open_orders(params) if symbols is None else symbols:
         orders = canceller.open_margin_orders(symbol, params)
         results[binance_pm.margin_market(exchange, symbol)["symbol"]] = orders
     return results
