@@ -48,6 +48,7 @@ SPOT_ONLY_SYMBOLS = {"DOGEBTC": ("DOGE", "BTC")}  # spot, not open to margin tra
 PERPETUAL_SYMBOLS = {"BTCUSDT": ("BTC", "USDT")}  # the USD-M perpetual BTC/USDT:USDT
 
 SIGNED_PREFIXES = ("/papi/", "/sapi/")
+JSON = "application/json;charset=UTF-8"
 ORDER_TYPES = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
 
 # Request weights as documented by Binance for each served endpoint.
@@ -683,32 +684,34 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     # -- answers
 
-    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload).encode()
+    def send_body(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = JSON,
+        headers: dict[str, str] | None = None,
+        length: int | None = None,
+    ) -> None:
+        """One answer; ``length`` larger than the body announces bytes that never come (a cut connection)."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-MBX-USED-WEIGHT-1M", str(getattr(self, "used_weight", 0)))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        if content_type == JSON:
+            self.send_header("X-MBX-USED-WEIGHT-1M", str(getattr(self, "used_weight", 0)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
+    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        self.send_body(status, json.dumps(payload).encode(), headers=headers)
+
     def answer_fault(self, fault: Fault) -> None:
         if fault.kind == "status":
-            body = fault.msg.encode()
-            self.send_response(fault.status)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(fault.status, fault.msg.encode(), "text/plain")
         elif fault.kind == "html":
-            body = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
-            self.send_response(fault.status)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
+            self.send_body(fault.status, page, "text/html")
         elif fault.kind == "error":
             self.send_json(fault.status, {"code": fault.code, "msg": fault.msg})
         elif fault.kind == "status429":
@@ -718,29 +721,15 @@ class RequestHandler(BaseHTTPRequestHandler):
             error = self.sim.ban(fault.seconds)
             self.send_json(418, {"code": error.code, "msg": error.msg}, error.headers)
         elif fault.kind == "answer":
-            body = fault.msg.encode()
-            self.send_response(fault.status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(fault.status, fault.msg.encode())
         elif fault.kind == "drop":
             body = json.dumps([{"symbol": "BTCUSDT", "orderId": 1, "status": "CANCELED"}] * 4).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
+            self.send_body(200, body[: len(body) // 2], length=len(body))
             self.wfile.flush()
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
         elif fault.kind == "truncate":
-            body = b'[{"symbol": "BTCUSDT", "orderId": 11, "orderLi'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_body(200, b'[{"symbol": "BTCUSDT", "orderId": 11, "orderLi')
 
 
 # ---- routes ---------------------------------------------------------------------------------------
