@@ -123,13 +123,9 @@ def checked_params(params: Any) -> dict[str, Any]:
 
 def margin_market(exchange: Any, symbol: str) -> dict[str, Any]:
     """The spot market with margin trading for a unified symbol or a Binance market id."""
-    markets = exchange.markets or {}
-    market = markets.get(symbol)
-    if market is None:
-        # A market id such as BTCUSDT names the spot market and the USD-M perpetual alike.
-        candidates = (exchange.markets_by_id or {}).get(symbol) or []
-        market = next((m for m in candidates if m.get("spot")), candidates[0] if candidates else None)
-    if market is None:
+    # A market id such as BTCUSDT names the spot market and the USD-M perpetual alike: ask for the spot one.
+    market = (exchange.markets or {}).get(symbol) or exchange.safe_market(symbol, None, None, "spot")
+    if market.get("id") is None:  # ccxt's placeholder for an id it does not know
         raise ccxt.BadSymbol(f"binance cancel_all_margin_orders() does not know the symbol {symbol!r}")
     if not market.get("spot") or not market.get("margin"):
         raise ccxt.BadSymbol(
