@@ -27,7 +27,7 @@ import ccxt
 import ccxt.async_support as accxt
 
 import papi_plugin
-from papi_plugin.orders import flatten
+from papi_plugin.orders import unified_orders as flatten
 from papi_plugin.simulator import Simulator
 
 HERE = os.path.dirname(os.path.abspath(__file__))

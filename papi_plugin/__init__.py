@@ -7,15 +7,11 @@ on ``papi_plugin.plugin_manager()``; the Binance Portfolio Margin adapter is the
 
 import logging
 
-import pluggy
+from papi_plugin.hookspecs import hookimpl, hookspec
+from papi_plugin.plugins import extend, plugin_manager
 
 # A library logs, the application decides where it goes (retries are logged at WARNING).
 logging.getLogger("papi_plugin").addHandler(logging.NullHandler())
-
-hookspec = pluggy.HookspecMarker("papi_plugin")
-hookimpl = pluggy.HookimplMarker("papi_plugin")
-
-from papi_plugin.plugins import extend, plugin_manager  # noqa: E402  (the markers must exist first)
 
 __all__ = ["extend", "hookimpl", "hookspec", "plugin_manager"]
 __version__ = "0.1.0"

@@ -20,8 +20,8 @@ from typing import Any, TextIO
 import ccxt
 
 import papi_plugin
-from papi_plugin import binance_pm
 from papi_plugin.errors import CancelManyFailed, NotFlat
+from papi_plugin.markets import margin_market
 from papi_plugin.redaction import redact
 
 DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
@@ -169,12 +169,10 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
 
 
 def dry_run(exchange: Any, symbols: list[str] | None, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    canceller = binance_pm.canceller_for(exchange)
-    assert isinstance(canceller, binance_pm.SyncCanceller)
     results: dict[str, list[dict[str, Any]]] = {}
-    for symbol in canceller.symbols_with_open_orders(params) if symbols is None else symbols:
-        orders = canceller.open_margin_orders(symbol, params)
-        results[binance_pm.margin_market(exchange, symbol)["symbol"]] = orders
+    for symbol in exchange.symbols_with_open_orders(params) if symbols is None else symbols:
+        orders = exchange.open_margin_orders(symbol, params)
+        results[margin_market(exchange, symbol)["symbol"]] = orders
     return results
 
 

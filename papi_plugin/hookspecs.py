@@ -1,6 +1,7 @@
 """Hook specifications: what a papi_plugin plugin can offer and observe.
 
-Each function here is only a signature and the contract a plugin must keep.
+The markers live here, beside the specs they mark (as in pluggy's eggsample). Each function is only a
+signature and the contract a plugin must keep.
 """
 
 from __future__ import annotations
@@ -8,18 +9,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from papi_plugin import hookspec
+import pluggy
+
+PROJECT = "papi_plugin"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def register_capabilities(exchange: Any) -> dict[str, Callable[..., Any]] | None:
+def register_capabilities(exchange: Any, hook: pluggy.HookRelay) -> dict[str, Callable[..., Any]] | None:
     """Offer the capabilities this plugin adds to ``exchange``.
 
     Return a dict from snake_case capability name (``"cancel_all_margin_orders"``) to a callable
     already bound to ``exchange`` (a coroutine function when ``exchange`` is an async ccxt object),
     or ``None`` when the plugin has nothing for this exchange. ``papi_plugin.extend`` attaches every
     offered capability under its snake_case name and its camelCase alias and sets
-    ``exchange.has[camelCaseName] = True``. Called once per ``extend``; must not send a request.
+    ``exchange.has[camelCaseName] = True``. ``hook`` is the manager's hook relay, through which a
+    capability tells the observers below what happened; a plugin may leave it out of its signature.
+    Called once per ``extend``; must not send a request.
     """
 
 

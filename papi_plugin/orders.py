@@ -72,7 +72,7 @@ def _require_order_fields(entry: Any) -> None:
         raise ccxt.BadResponse(f"binance cancel-all answer holds an entry without an orderId: {entry!r:.200}")
 
 
-def flatten(exchange: Any, response: Any, market: dict[str, Any]) -> list[Order]:
+def unified_orders(exchange: Any, response: Any, market: dict[str, Any]) -> list[Order]:
     """One ccxt unified order per canceled order, order-list legs included, in answer order.
 
     Each order's ``clientOrderId`` is its own; ``info`` is its raw report; a leg's list context

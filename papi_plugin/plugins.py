@@ -7,9 +7,7 @@ from typing import Any, TypeVar
 
 import pluggy
 
-from papi_plugin import hookspecs
-
-PROJECT = "papi_plugin"
+from papi_plugin import binance_pm, hookspecs
 
 _manager: pluggy.PluginManager | None = None
 _manager_lock = threading.Lock()
@@ -24,12 +22,10 @@ def plugin_manager() -> pluggy.PluginManager:
         return _manager
     with _manager_lock:
         if _manager is None:
-            manager = pluggy.PluginManager(PROJECT)
+            manager = pluggy.PluginManager(hookspecs.PROJECT)
             manager.add_hookspecs(hookspecs)
-            manager.load_setuptools_entrypoints(PROJECT)
+            manager.load_setuptools_entrypoints(hookspecs.PROJECT)
             # Running from a source tree without installed metadata still gets the built-in adapter.
-            from papi_plugin import binance_pm
-
             if not manager.is_registered(binance_pm):
                 manager.register(binance_pm, name="binance_portfolio_margin")
             _manager = manager
@@ -48,7 +44,8 @@ def extend(exchange: ExchangeT) -> ExchangeT:
     state). On an exchange no plugin serves, nothing is attached and ``has`` is left as it was.
     """
     target: Any = exchange
-    offers = plugin_manager().hook.register_capabilities(exchange=exchange)
+    manager = plugin_manager()
+    offers = manager.hook.register_capabilities(exchange=exchange, hook=manager.hook)
     for offer in offers:
         for name, capability in (offer or {}).items():
             setattr(target, name, capability)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from papi_plugin.errors import Answer
+from papi_plugin.error_table import Answer
 
 API = ["papi"]
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from papi_plugin.orders import flatten
+from papi_plugin.orders import unified_orders as flatten
 from papi_plugin.simulator import Simulator
 
 TYPES = ["LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"]

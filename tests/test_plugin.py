@@ -26,15 +26,15 @@ def test_extend_returns_the_same_object_and_announces_the_capability() -> None:
 async def test_extend_works_on_async_binance() -> None:
     exchange = papi_plugin.extend(accxt.binance())
     assert exchange.has["cancelAllMarginOrders"] is True
-    assert binance_pm.canceller_for(exchange).__class__ is binance_pm.AsyncCanceller
+    assert binance_pm.canceller_of(exchange).__class__ is binance_pm.AsyncCanceller
     await exchange.close()
 
 
 def test_extend_is_idempotent() -> None:
     exchange = papi_plugin.extend(ccxt.binance())
-    canceller = binance_pm.canceller_for(exchange)
+    canceller = binance_pm.canceller_of(exchange)
     papi_plugin.extend(exchange)
-    assert binance_pm.canceller_for(exchange) is canceller
+    assert binance_pm.canceller_of(exchange) is canceller
     assert exchange.cancel_all_margin_orders == canceller.cancel_all_margin_orders
 
 

@@ -1,0 +1,146 @@
+"""Every input and option check, done before anything is sent: a clear ccxt error, never a bare one.
+
+What a call sends is only what the endpoint takes (``symbol``, ``recvWindow``; ccxt adds ``timestamp``
+and ``signature``). The call's own options (budget, ``confirm``) are read here and never sent; ccxt's
+conventions for this kind of call are understood, not forwarded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ccxt
+
+from papi_plugin.pacing import WEIGHT_LIMIT, WINDOW_SECONDS
+from papi_plugin.retry_policy import Budget
+
+OPTIONS_KEY = "cancelAllMarginOrders"  # exchange.options[OPTIONS_KEY]: the defaults of every call
+MAX_RECV_WINDOW = 60000
+MAX_SYMBOL_ECHO = 40  # characters of a bad symbol repeated in an error message
+
+BUDGET_KEYS = ("maxAttempts", "maxElapsed", "maxRetryAfter")
+DEFAULT_BUDGET: dict[str, float] = {"maxAttempts": 5, "maxElapsed": 30, "maxRetryAfter": 10}
+DEFAULT_CONFIRM_ROUNDS = 5
+CALL_ONLY = (*BUDGET_KEYS, "confirm", "maxConfirmRounds")  # read here, never sent
+SENT = ("recvWindow",)  # what the caller may send, besides the symbol
+SET_BY_CCXT = ("timestamp", "signature")
+# ccxt's conventions that mean "this account's cross margin": accepted and not sent.
+UNDERSTOOD = {"portfolioMargin": (True,), "marginMode": ("cross",)}
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """A call's parameters, checked: its budget, its confirm rounds and what goes on the wire."""
+
+    budget: Budget
+    confirm_rounds: int | None  # None: no verification
+    sent: dict[str, Any]  # sent with every request of the call (the symbol is added per request)
+
+
+def echo(value: Any) -> str:
+    """A caller's value, cut to a sane length for an error message."""
+    text = repr(value)
+    return text if len(text) <= MAX_SYMBOL_ECHO else text[: MAX_SYMBOL_ECHO - 3] + "..."
+
+
+def integer(name: str, value: Any, minimum: int, maximum: int | None = None, unit: str = "") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (maximum and value > maximum):
+        allowed = f"in {minimum}..{maximum}" if maximum else f">= {minimum}"
+        raise ccxt.BadRequest(f"papi_plugin {name} must be an integer {allowed}{unit}, got {echo(value)}")
+    return value
+
+
+def seconds(name: str, value: Any, positive: bool = False) -> float:
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise ccxt.BadRequest(
+            f"papi_plugin {name} must be a finite number of seconds {'> 0' if positive else '>= 0'}, got {echo(value)}"
+        )
+    return float(number)
+
+
+def symbol_argument(symbol: Any, call: str) -> str:
+    if symbol is None or (isinstance(symbol, str) and not symbol.strip()):
+        raise ccxt.ArgumentsRequired(f"binance {call}() requires a symbol argument")
+    if not isinstance(symbol, str):
+        raise ccxt.BadSymbol(f"binance {call}() symbol must be a string, got {echo(symbol)}")
+    return symbol
+
+
+def symbols_argument(symbols: Any, call: str) -> list[str] | None:
+    """None (discover), or the given symbols; a bare string is refused, not split into letters."""
+    if symbols is None:
+        return None
+    if isinstance(symbols, (str, bytes)) or not isinstance(symbols, (list, tuple, set, frozenset)):
+        raise ccxt.BadRequest(f"binance {call}() symbols must be a list of symbols or None, got {echo(symbols)}")
+    for symbol in symbols:
+        if not isinstance(symbol, str) or not symbol.strip():
+            raise ccxt.BadSymbol(f"binance {call}() got a bad symbol {echo(symbol)}")
+    return list(symbols)
+
+
+def exchange_options(options: Any) -> Mapping[str, Any]:
+    """``exchange.options["cancelAllMarginOrders"]``, which must be a dict when set."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise ccxt.BadRequest(f'papi_plugin exchange.options["{OPTIONS_KEY}"] must be a dict, got {echo(options)}')
+    return options
+
+
+def call_options(options: Any, params: Any, call: str) -> CallOptions:
+    """Defaults, overridden by ``exchange.options["cancelAllMarginOrders"]``, then by ``params``."""
+    if params is None:
+        params = {}
+    if not isinstance(params, Mapping):
+        raise ccxt.BadRequest(f"binance {call}() params must be a dict, got {echo(params)}")
+    merged: dict[str, Any] = dict(DEFAULT_BUDGET)
+    for source in (exchange_options(options), params):
+        merged.update({key: source[key] for key in BUDGET_KEYS if key in source})
+    budget = Budget(
+        integer("maxAttempts", merged["maxAttempts"], 1),
+        seconds("maxElapsed", merged["maxElapsed"]),
+        seconds("maxRetryAfter", merged["maxRetryAfter"]),
+    )
+    return CallOptions(budget, confirm_rounds(params), wire_params(params, call))
+
+
+def confirm_rounds(params: Mapping[str, Any]) -> int | None:
+    """None without ``confirm``; else how many extra cancel rounds a verified cancel may take."""
+    confirm = params.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise ccxt.BadRequest(f"papi_plugin confirm must be True or False, got {echo(confirm)}")
+    if not confirm:
+        return None
+    return integer("maxConfirmRounds", params.get("maxConfirmRounds", DEFAULT_CONFIRM_ROUNDS), 0)
+
+
+def wire_params(params: Mapping[str, Any], call: str) -> dict[str, Any]:
+    """What the caller's params put on the wire: ``recvWindow`` only; anything Binance would refuse raises."""
+    sent: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in CALL_ONLY:
+            continue
+        if key in SET_BY_CCXT:
+            raise ccxt.BadRequest(f"binance {call}() sets {key} itself; do not pass it")
+        if key == "recvWindow":
+            sent[key] = integer("recvWindow", value, 1, MAX_RECV_WINDOW, " (milliseconds)")
+        elif key in UNDERSTOOD:
+            if value not in UNDERSTOOD[key]:
+                raise ccxt.BadRequest(
+                    f"binance {call}() cancels Portfolio Margin cross-margin orders; {key}={echo(value)} is not that"
+                )
+        else:
+            accepted = ", ".join((*SENT, *CALL_ONLY, *UNDERSTOOD))
+            raise ccxt.BadRequest(f"binance {call}() does not take the parameter {echo(key)}; it takes {accepted}")
+    return sent
+
+
+def pacing_options(options: Any) -> tuple[int, float]:
+    """(``weightLimit``, ``weightWindow``): the papi weight a minute and the window's seconds."""
+    checked = exchange_options(options)
+    limit = integer("weightLimit", checked.get("weightLimit", WEIGHT_LIMIT), 1)
+    return limit, seconds("weightWindow", checked.get("weightWindow", WINDOW_SECONDS), positive=True)

@@ -1,0 +1,33 @@
+"""``python -m papi_plugin.simulator``: run the simulator stand-alone until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+from papi_plugin.simulator.server import DEMO_API_KEY, DEMO_SECRET, Simulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run the local Binance Portfolio Margin simulator.")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", action="store_true", help="open the documented example orders on BTCUSDT")
+    parser.add_argument("--api-key", default=os.environ.get("PAPI_SIMULATOR_API_KEY", DEMO_API_KEY))
+    parser.add_argument("--secret", default=os.environ.get("PAPI_SIMULATOR_SECRET", DEMO_SECRET))
+    args = parser.parse_args(argv)
+    sim = Simulator(port=args.port, api_key=args.api_key, secret=args.secret)
+    if args.seed:
+        sim.seed_documented_example()
+    with sim:
+        print(f"papi simulator on {sim.url} (Ctrl-C stops it); it accepts the key and secret it was given", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

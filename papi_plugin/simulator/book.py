@@ -1,0 +1,145 @@
+"""The simulator's order book: open margin orders and OCO order lists, and what a cancel-all answers."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def new_client_id() -> str:
+    return base64.b32encode(secrets.token_bytes(15)).decode().rstrip("=")[:22]
+
+
+@dataclass
+class Order:
+    symbol: str
+    order_id: int
+    client_order_id: str
+    side: str
+    type: str
+    price: str
+    quantity: str
+    time_in_force: str = "GTC"
+    stop_price: str | None = None
+    iceberg_qty: str | None = None
+    order_list_id: int = -1
+    time: int = 0
+
+    def report(self, status: str, client_order_id: str | None = None) -> dict[str, Any]:
+        """The order as Binance reports it; ``client_order_id`` is a cancel request's own id, when given."""
+        entry: dict[str, Any] = {"symbol": self.symbol}
+        if client_order_id is not None:
+            entry["origClientOrderId"] = self.client_order_id
+        entry.update(
+            {
+                "orderId": self.order_id,
+                "orderListId": self.order_list_id,
+                "clientOrderId": client_order_id or self.client_order_id,
+                "price": self.price,
+                "origQty": self.quantity,
+                "executedQty": "0.000000",
+                "cummulativeQuoteQty": "0.000000",
+                "status": status,
+                "timeInForce": self.time_in_force,
+                "type": self.type,
+                "side": self.side,
+            }
+        )
+        if self.stop_price is not None:
+            entry["stopPrice"] = self.stop_price
+        if self.iceberg_qty is not None:
+            entry["icebergQty"] = self.iceberg_qty
+        return entry
+
+
+@dataclass
+class OrderList:
+    symbol: str
+    order_list_id: int
+    list_client_order_id: str
+    order_ids: list[int]
+    contingency_type: str = "OCO"
+    time: int = 0
+
+
+@dataclass
+class Book:
+    """Open margin orders and order lists; every read and change holds ``lock``."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    orders: dict[int, Order] = field(default_factory=dict)
+    lists: dict[int, OrderList] = field(default_factory=dict)
+    order_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
+    list_ids: Iterator[int] = field(default_factory=lambda: itertools.count(5000))
+
+    def place(self, order: Order) -> Order:
+        with self.lock:
+            if order.order_id < 0:
+                order.order_id = next(i for i in self.order_ids if i not in self.orders)
+            self.orders[order.order_id] = order
+            return order
+
+    def place_list(self, order_list: OrderList, legs: list[Order]) -> OrderList:
+        with self.lock:
+            if order_list.order_list_id < 0:
+                order_list.order_list_id = next(i for i in self.list_ids if i not in self.lists)
+            for leg in legs:
+                if leg.order_id < 0:
+                    leg.order_id = next(i for i in self.order_ids if i not in self.orders)
+                leg.order_list_id = order_list.order_list_id
+                self.orders[leg.order_id] = leg
+                order_list.order_ids.append(leg.order_id)
+            self.lists[order_list.order_list_id] = order_list
+            return order_list
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        with self.lock:
+            return [o for o in self.orders.values() if symbol is None or o.symbol == symbol]
+
+    def open_lists(self, symbol: str | None = None) -> list[OrderList]:
+        with self.lock:
+            return [x for x in self.lists.values() if symbol is None or x.symbol == symbol]
+
+    def list_status(self, order_list: OrderList, status: str, order_status: str, leg_status: str) -> dict[str, Any]:
+        """An order list as Binance reports it (``orders`` and ``orderReports`` for its legs)."""
+        with self.lock:
+            legs = [self.orders[i] for i in order_list.order_ids if i in self.orders]
+        return list_entry(order_list, legs, status, order_status, [o.report(leg_status) for o in legs])
+
+    def cancel_all(self, symbol: str, now: int) -> list[dict[str, Any]]:
+        """Cancel every open order and order list on ``symbol``, atomically; the documented answer shape."""
+        with self.lock:
+            answer: list[dict[str, Any]] = []
+            lists = [x for x in self.lists.values() if x.symbol == symbol]
+            in_lists = {i for order_list in lists for i in order_list.order_ids}
+            for order in [o for o in self.orders.values() if o.symbol == symbol and o.order_id not in in_lists]:
+                answer.append(order.report("CANCELED", new_client_id()))
+                del self.orders[order.order_id]
+            for order_list in lists:
+                legs = [self.orders.pop(i) for i in order_list.order_ids if i in self.orders]
+                del self.lists[order_list.order_list_id]
+                order_list.time = now
+                reports = [o.report("CANCELED", new_client_id()) for o in legs]
+                answer.append(list_entry(order_list, legs, "ALL_DONE", "ALL_DONE", reports))
+            return answer
+
+
+def list_entry(
+    order_list: OrderList, legs: list[Order], status: str, order_status: str, reports: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "orderListId": order_list.order_list_id,
+        "contingencyType": order_list.contingency_type,
+        "listStatusType": status,
+        "listOrderStatus": order_status,
+        "listClientOrderId": order_list.list_client_order_id,
+        "transactionTime": order_list.time,
+        "symbol": order_list.symbol,
+        "orders": [{"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id} for o in legs],
+        "orderReports": reports,
+    }

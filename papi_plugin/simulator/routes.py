@@ -1,0 +1,179 @@
+"""What each served endpoint answers, and what it weighs, as Binance documents it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from papi_plugin.simulator import exchange_info
+from papi_plugin.simulator.api_error import ApiError, missing
+
+if TYPE_CHECKING:
+    from papi_plugin.simulator.server import Simulator
+
+ORDER_TYPES = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
+Route = Callable[["Simulator", dict[str, str]], Any]
+
+# Request weights as documented by Binance for each served endpoint.
+WEIGHTS: dict[tuple[str, str], int] = {
+    ("GET", "/api/v3/ping"): 1,
+    ("GET", "/api/v3/time"): 1,
+    ("GET", "/papi/v1/ping"): 1,
+    ("GET", "/api/v3/exchangeInfo"): 20,
+    ("GET", "/fapi/v1/exchangeInfo"): 1,
+    ("GET", "/dapi/v1/exchangeInfo"): 1,
+    ("GET", "/sapi/v1/capital/config/getall"): 10,
+    ("GET", "/sapi/v1/margin/allPairs"): 1,
+    ("GET", "/sapi/v1/margin/isolated/allPairs"): 10,
+    ("POST", "/papi/v1/margin/order"): 1,
+    ("POST", "/papi/v1/margin/order/oco"): 1,
+    ("GET", "/papi/v1/margin/openOrders"): 5,
+    ("GET", "/papi/v1/margin/openOrderList"): 5,
+    ("DELETE", "/papi/v1/margin/allOpenOrders"): 5,
+}
+
+
+def weight(sim: Simulator, method: str, path: str, params: dict[str, str]) -> int:
+    if (method, path) == ("GET", "/papi/v1/margin/openOrders") and "symbol" not in params:
+        # Without a symbol, Binance counts one request per symbol trading on the exchange.
+        return len(sim.margin_symbols) + len(exchange_info.SPOT_ONLY_SYMBOLS)
+    return WEIGHTS.get((method, path), 1)
+
+
+def symbol_param(sim: Simulator, params: dict[str, str], required: bool = True) -> str | None:
+    symbol = params.get("symbol")
+    if not symbol:
+        if required:
+            raise ApiError(400, -1102, missing("symbol"))
+        return None
+    if symbol not in sim.margin_symbols:
+        raise ApiError(400, -1121)
+    return symbol
+
+
+def decimal_param(params: dict[str, str], name: str) -> str:
+    value = params.get(name)
+    try:
+        if value is None or Decimal(value) <= 0:
+            raise ValueError
+    except (ValueError, ArithmeticError):
+        raise ApiError(400, -1102, missing(name)) from None
+    return value
+
+
+def server_time(sim: Simulator, params: dict[str, str]) -> Any:
+    return {"serverTime": sim.server_time()}
+
+
+def ping(sim: Simulator, params: dict[str, str]) -> Any:
+    return {}
+
+
+def new_order(sim: Simulator, params: dict[str, str]) -> Any:
+    symbol = symbol_param(sim, params)
+    assert symbol is not None
+    side, order_type = params.get("side", ""), params.get("type", "")
+    if side not in ("BUY", "SELL") or order_type not in ORDER_TYPES:
+        raise ApiError(400, -1102, missing("side' or 'type"))
+    stop_price = decimal_param(params, "stopPrice") if order_type in ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT") else None
+    order = sim.place(
+        symbol,
+        side,
+        order_type,
+        decimal_param(params, "quantity"),
+        decimal_param(params, "price"),
+        client_order_id=params.get("newClientOrderId"),
+        time_in_force="GTC" if order_type == "LIMIT_MAKER" else params.get("timeInForce", "GTC"),
+        stop_price=stop_price,
+        iceberg_qty=params.get("icebergQty"),
+    )
+    return {**order.report("NEW"), "transactTime": order.time}
+
+
+def new_oco(sim: Simulator, params: dict[str, str]) -> Any:
+    symbol = symbol_param(sim, params)
+    assert symbol is not None
+    side = params.get("side", "")
+    if side not in ("BUY", "SELL"):
+        raise ApiError(400, -1102, missing("side"))
+    quantity = decimal_param(params, "quantity")
+    stop_leg = {
+        "side": side,
+        "type": "STOP_LOSS_LIMIT",
+        "quantity": quantity,
+        "price": decimal_param(params, "stopLimitPrice"),
+        "stop_price": decimal_param(params, "stopPrice"),
+        "client_order_id": params.get("stopClientOrderId"),
+        "time_in_force": params.get("stopLimitTimeInForce", "GTC"),
+    }
+    limit_leg = {
+        "side": side,
+        "type": "LIMIT_MAKER",
+        "quantity": quantity,
+        "price": decimal_param(params, "price"),
+        "client_order_id": params.get("limitClientOrderId"),
+    }
+    order_list = sim.place_oco(symbol, [stop_leg, limit_leg], list_client_order_id=params.get("listClientOrderId"))
+    return sim.book.list_status(order_list, "EXEC_STARTED", "EXECUTING", "NEW")
+
+
+def open_orders(sim: Simulator, params: dict[str, str]) -> Any:
+    symbol = symbol_param(sim, params, required=False)
+    return [
+        {**order.report("NEW"), "time": order.time, "updateTime": order.time, "isWorking": True}
+        for order in sim.open_orders(symbol)
+    ]
+
+
+def open_order_lists(sim: Simulator, params: dict[str, str]) -> Any:
+    symbol = symbol_param(sim, params, required=False)
+    statuses = (sim.book.list_status(x, "EXEC_STARTED", "EXECUTING", "NEW") for x in sim.open_lists(symbol))
+    return [{k: v for k, v in status.items() if k != "orderReports"} for status in statuses]
+
+
+def cancel_all(sim: Simulator, params: dict[str, str]) -> Any:
+    symbol = symbol_param(sim, params)
+    assert symbol is not None
+    canceled = sim.cancel_all(symbol)
+    if not canceled:
+        raise ApiError(400, -2011)
+    return canceled
+
+
+def spot_info(sim: Simulator, params: dict[str, str]) -> Any:
+    return exchange_info.spot_info(sim.margin_symbols, sim.server_time())
+
+
+def usdm_info(sim: Simulator, params: dict[str, str]) -> Any:
+    return exchange_info.usdm_info(sim.server_time())
+
+
+def coinm_info(sim: Simulator, params: dict[str, str]) -> Any:
+    return exchange_info.coinm_info(sim.server_time())
+
+
+def margin_pairs(sim: Simulator, params: dict[str, str]) -> Any:
+    return exchange_info.margin_pairs(sim.margin_symbols)
+
+
+def nothing(sim: Simulator, params: dict[str, str]) -> Any:
+    return []  # coins and isolated pairs: nothing here depends on them
+
+
+ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", "/api/v3/ping"): ping,
+    ("GET", "/papi/v1/ping"): ping,
+    ("GET", "/api/v3/time"): server_time,
+    ("GET", "/api/v3/exchangeInfo"): spot_info,
+    ("GET", "/fapi/v1/exchangeInfo"): usdm_info,
+    ("GET", "/dapi/v1/exchangeInfo"): coinm_info,
+    ("GET", "/sapi/v1/capital/config/getall"): nothing,
+    ("GET", "/sapi/v1/margin/allPairs"): margin_pairs,
+    ("GET", "/sapi/v1/margin/isolated/allPairs"): nothing,
+    ("POST", "/papi/v1/margin/order"): new_order,
+    ("POST", "/papi/v1/margin/order/oco"): new_oco,
+    ("GET", "/papi/v1/margin/openOrders"): open_orders,
+    ("GET", "/papi/v1/margin/openOrderList"): open_order_lists,
+    ("DELETE", "/papi/v1/margin/allOpenOrders"): cancel_all,
+}
