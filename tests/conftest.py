@@ -1,7 +1,7 @@
-"""Shared fixtures: exchanges on cassettes (vcrpy, record mode ``none``) and on the simulator.
+"""Shared fixtures: exchanges on cassettes (vcrpy, record mode ``none``) and on the simulator, on fake time.
 
 Cassettes live in ``cassettes/<test module>/``. By default they are replayed: the exchange keeps
-Binance's real URLs and nothing leaves the machine. To record:
+Binance's real URLs and nothing leaves the machine (``--block-network``, loopback allowed). To record:
 
 * ``pytest --record-mode=once`` with ``BINANCE_API_KEY``/``BINANCE_API_SECRET`` set records against
   Binance itself (only the rows Binance can be made to answer: a real account is needed);
@@ -9,13 +9,15 @@ Binance's real URLs and nothing leaves the machine. To record:
   the scenario each test declares with ``@scenario(...)`` (there is no Portfolio Margin testnet).
 
 Either way the same filters drop ``X-MBX-APIKEY``, ``signature`` and ``timestamp`` before writing.
+
+Time is fake unless a test is marked ``realtime``: every extended exchange and every simulator of a test
+share one ``FakeTime``, so a retry's wait is recorded in ``fake_time.waits`` instead of slept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import pathlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,16 +27,11 @@ import pytest
 
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
+from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
+from tests.fake_time import FakeTime, UseFakeTime
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-CASSETTES = ROOT / "cassettes"
-
-# Made-up credentials: cassettes are replayed with them and recorded (from the simulator) with them.
-TEST_API_KEY = "papiTestKey0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
-TEST_SECRET = "papiTestSecret0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
-
-CANCEL_ALL = "DELETE /papi/v1/margin/allOpenOrders"
-MARKET_OPTIONS = {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False, "fetchMargins": False}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASSETTES = os.path.join(ROOT, "cassettes")
 
 
 def vcr_settings() -> dict[str, Any]:
@@ -56,7 +53,7 @@ def vcr_config() -> dict[str, Any]:
 
 @pytest.fixture
 def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    return str(CASSETTES / request.module.__name__.split(".")[-1])
+    return os.path.join(CASSETTES, request.module.__name__.split(".")[-1])
 
 
 def scenario(seed: bool = True, faults: list[Fault | None] | None = None, skew_ms: int = 0) -> Any:
@@ -76,8 +73,52 @@ def credentials() -> tuple[str, str, bool]:
     return TEST_API_KEY, TEST_SECRET, False
 
 
+def binance(mode: str, config: dict[str, Any]) -> Any:
+    """A ccxt binance, sync or async; async ones close at once (ccxt waits 250 ms by default)."""
+    if mode == "async":
+        exchange = accxt.binance(config)
+        exchange.timeout_on_exit = 0
+        return exchange
+    return ccxt.binance(config)
+
+
 @pytest.fixture
-def recorded_binance(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Any]]:
+def fake_time(request: pytest.FixtureRequest) -> Iterator[FakeTime | None]:
+    """The test's time, given to every exchange extended during the test; None for ``realtime`` tests."""
+    if request.node.get_closest_marker("realtime"):
+        yield None
+        return
+    fake = FakeTime()
+    manager = papi_plugin.plugin_manager()
+    plugin = UseFakeTime(fake)
+    manager.register(plugin, name="fake-time")
+    try:
+        yield fake
+    finally:
+        manager.unregister(plugin)
+
+
+@pytest.fixture(autouse=True)
+def _time(fake_time: FakeTime | None) -> None:
+    """Every test runs on fake time unless marked ``realtime``."""
+
+
+@pytest.fixture
+def waits(fake_time: FakeTime | None) -> list[float]:
+    """The waits the plugin asked for during the test, in seconds."""
+    assert fake_time is not None, "a realtime test sleeps for real"
+    return fake_time.waits
+
+
+def simulator(fake_time: FakeTime | None, **kwargs: Any) -> Simulator:
+    """A simulator (not started) whose limits and bans run on the test's clock."""
+    if fake_time is not None:
+        kwargs.setdefault("clock", fake_time.clock)
+    return Simulator(**kwargs)
+
+
+@pytest.fixture
+def recorded_binance(request: pytest.FixtureRequest, fake_time: FakeTime | None) -> Iterator[Callable[[str], Any]]:
     """Build a papi_plugin-extended binance ("sync" or "async") for a cassette test.
 
     On replay it keeps Binance's URLs; when recording without real keys it is attached to a
@@ -87,12 +128,11 @@ def recorded_binance(request: pytest.FixtureRequest) -> Iterator[Callable[[str],
     sims: list[Simulator] = []
 
     def build(mode: str) -> Any:
-        cls = accxt.binance if mode == "async" else ccxt.binance
-        exchange = papi_plugin.extend(cls({"apiKey": key, "secret": secret, "options": dict(MARKET_OPTIONS)}))
+        exchange = papi_plugin.extend(binance(mode, {"apiKey": key, "secret": secret, "options": dict(MARKET_OPTIONS)}))
         if recording(request) and not live:
             marker = request.node.get_closest_marker("scenario")
             spec = marker.kwargs if marker else {"seed": True, "faults": [], "skew_ms": 0}
-            sim = Simulator(api_key=key, secret=secret).start()
+            sim = simulator(fake_time, api_key=key, secret=secret).start()
             sims.append(sim)
             if spec["seed"]:
                 sim.seed_documented_example()
@@ -142,16 +182,15 @@ def cassette_exchange(mode: str, recorded_binance: Callable[[str], Any]) -> Iter
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator(api_key=TEST_API_KEY, secret=TEST_SECRET) as simulator:
-        yield simulator
+def sim(fake_time: FakeTime | None) -> Iterator[Simulator]:
+    with simulator(fake_time, api_key=TEST_API_KEY, secret=TEST_SECRET) as started:
+        yield started
 
 
 @pytest.fixture
 def sim_exchange(mode: str, sim: Simulator) -> Iterator[tuple[Any, Runner]]:
     """A papi_plugin-extended binance on the simulator, sync or async, throttle on as by default."""
     runner = Runner()
-    cls = accxt.binance if mode == "async" else ccxt.binance
-    exchange = sim.attach(papi_plugin.extend(cls({"apiKey": sim.api_key, "secret": sim.secret})))
+    exchange = sim.attach(papi_plugin.extend(binance(mode, {"apiKey": sim.api_key, "secret": sim.secret})))
     yield exchange, runner
     runner.close([exchange])

@@ -1,38 +1,64 @@
-"""papi-cancel-all, run as a subprocess: output, exit codes, and no secret on screen."""
+"""papi-cancel-all: output, exit codes, no secret on screen; in-process through ``main(argv)``, plus two real runs."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import io
 import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from papi_plugin.cli import main
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import CANCEL_ALL, TEST_API_KEY, TEST_SECRET
+from tests.conftest import simulator
+from tests.constants import CANCEL_ALL, DOCUMENTED, TEST_API_KEY, TEST_SECRET
+from tests.fake_time import FakeTime
 
-DOCUMENTED = {"11": "E6APeyTJvkMvLMYMqu1KQ4", "20": "CwOOIPHSmYywx6jZX77TdL", "21": "461cPg51vQjV3zIMOXNz39"}
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def cli(
-    *args: str, key: str | None = TEST_API_KEY, secret: str | None = TEST_SECRET
-) -> subprocess.CompletedProcess[str]:
+Cli = Callable[..., Result]
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """Run ``papi-cancel-all`` in this process with keys in the environment (or none)."""
+
+    def run(*args: str, key: str | None = TEST_API_KEY, secret: str | None = TEST_SECRET) -> Result:
+        for name, value in (("BINANCE_API_KEY", key), ("BINANCE_API_SECRET", secret)):
+            if value:
+                monkeypatch.setenv(name, value)
+            else:
+                monkeypatch.delenv(name, raising=False)
+        stdout, stderr = io.StringIO(), io.StringIO()
+        code = main(list(args), stdout, stderr)
+        return Result(code, stdout.getvalue(), stderr.getvalue())
+
+    return run
+
+
+def run_installed(*args: str) -> Result:
+    """Run the installed command in a fresh process, without keys."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
-    if key:
-        env["BINANCE_API_KEY"] = key
-    if secret:
-        env["BINANCE_API_SECRET"] = secret
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "papi_plugin.cli", *args], capture_output=True, text=True, env=env, timeout=120
     )
+    return Result(done.returncode, done.stdout, done.stderr)
 
 
-def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
+def assert_clean(result: Result) -> None:
     for stream in (result.stdout, result.stderr):
         assert TEST_SECRET not in stream and TEST_API_KEY not in stream
         assert "signature=" not in stream.replace("signature=***", "")
@@ -40,8 +66,8 @@ def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
 
 
 @pytest.fixture
-def seeded_sim() -> Iterator[Simulator]:
-    with Simulator(api_key=TEST_API_KEY, secret=TEST_SECRET) as sim:
+def seeded_sim(fake_time: FakeTime | None) -> Iterator[Simulator]:
+    with simulator(fake_time, api_key=TEST_API_KEY, secret=TEST_SECRET) as sim:
         sim.seed_documented_example()
         yield sim
 
@@ -52,7 +78,7 @@ def test_console_script_is_installed() -> None:
 
 
 def test_demo_cancels_the_three_documented_orders_and_says_it_is_a_simulation() -> None:
-    result = cli("BTC/USDT", "--demo", key=None, secret=None)
+    result = run_installed("BTC/USDT", "--demo")
     assert result.returncode == 0, result.stderr
     assert "DEMO" in result.stderr and "simulat" in result.stdout
     for order_id, client_id in DOCUMENTED.items():
@@ -60,7 +86,7 @@ def test_demo_cancels_the_three_documented_orders_and_says_it_is_a_simulation() 
     assert_clean(result)
 
 
-def test_json_prints_the_unified_orders() -> None:
+def test_json_prints_the_unified_orders(cli: Cli) -> None:
     result = cli("BTC/USDT", "--demo", "--json", key=None, secret=None)
     assert result.returncode == 0, result.stderr
     orders = json.loads(result.stdout)["BTC/USDT"]
@@ -68,7 +94,7 @@ def test_json_prints_the_unified_orders() -> None:
     assert [o["orderList"]["orderListId"] for o in orders if o["orderList"]] == [1929, 1929]
 
 
-def test_dry_run_lists_and_cancels_nothing(seeded_sim: Simulator) -> None:
+def test_dry_run_lists_and_cancels_nothing(cli: Cli, seeded_sim: Simulator) -> None:
     result = cli("BTC/USDT", "--dry-run", "--base-url", seeded_sim.url)
     assert result.returncode == 0, result.stderr
     assert "dry run" in result.stdout
@@ -78,7 +104,7 @@ def test_dry_run_lists_and_cancels_nothing(seeded_sim: Simulator) -> None:
     assert_clean(result)
 
 
-def test_cancel_with_keys_from_the_environment(seeded_sim: Simulator) -> None:
+def test_cancel_with_keys_from_the_environment(cli: Cli, seeded_sim: Simulator) -> None:
     result = cli("BTCUSDT", "--recv-window", "5000", "--confirm", "--base-url", seeded_sim.url)
     assert result.returncode == 0, result.stderr
     assert "canceled 3 order(s)" in result.stdout
@@ -87,7 +113,7 @@ def test_cancel_with_keys_from_the_environment(seeded_sim: Simulator) -> None:
 
 
 def test_without_keys_it_stops_with_a_clear_message() -> None:
-    result = cli("BTC/USDT", key=None, secret=None)
+    result = run_installed("BTC/USDT")
     assert result.returncode == 2
     assert "BINANCE_API_KEY" in result.stderr and "--demo" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -95,21 +121,21 @@ def test_without_keys_it_stops_with_a_clear_message() -> None:
 
 
 @pytest.mark.parametrize("args", [["XYZ/USDT"], ["BTC/USDT:USDT"], ["BTC/USDT", "--recv-window", "70000"]])
-def test_bad_input_exits_2(args: list[str]) -> None:
+def test_bad_input_exits_2(cli: Cli, args: list[str]) -> None:
     result = cli(*args, "--demo", key=None, secret=None)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("papi-cancel-all: Bad")
     assert_clean(result)
 
 
-def test_wrong_secret_exits_3(seeded_sim: Simulator) -> None:
+def test_wrong_secret_exits_3(cli: Cli, seeded_sim: Simulator) -> None:
     result = cli("BTC/USDT", "--base-url", seeded_sim.url, secret="wrong-secret-value")
     assert result.returncode == 3
     assert "AuthenticationError" in result.stderr
     assert_clean(result)
 
 
-def test_ban_exits_4(seeded_sim: Simulator) -> None:
+def test_ban_exits_4(cli: Cli, seeded_sim: Simulator) -> None:
     seeded_sim.inject(CANCEL_ALL, Fault.banned(120))
     result = cli("BTC/USDT", "--base-url", seeded_sim.url)
     assert result.returncode == 4
@@ -117,7 +143,7 @@ def test_ban_exits_4(seeded_sim: Simulator) -> None:
     assert_clean(result)
 
 
-def test_exchange_unavailable_after_retries_exits_5_and_shows_progress(seeded_sim: Simulator) -> None:
+def test_exchange_unavailable_after_retries_exits_5_and_shows_progress(cli: Cli, seeded_sim: Simulator) -> None:
     seeded_sim.inject(CANCEL_ALL, *[Fault.server_error(503)] * 5)
     result = cli("BTC/USDT", "--base-url", seeded_sim.url)
     assert result.returncode == 5
@@ -127,7 +153,7 @@ def test_exchange_unavailable_after_retries_exits_5_and_shows_progress(seeded_si
     assert_clean(result)
 
 
-def test_not_flat_after_confirm_exits_6(seeded_sim: Simulator) -> None:
+def test_not_flat_after_confirm_exits_6(cli: Cli, seeded_sim: Simulator) -> None:
     stop = threading.Event()
 
     def place_after_every_cancel() -> None:  # a runaway bot on the same symbol
@@ -152,7 +178,7 @@ def test_not_flat_after_confirm_exits_6(seeded_sim: Simulator) -> None:
     assert_clean(result)
 
 
-def test_several_symbols_and_all(seeded_sim: Simulator) -> None:
+def test_several_symbols_and_all(cli: Cli, seeded_sim: Simulator) -> None:
     seeded_sim.place("ETHUSDT", "SELL", "LIMIT", "1", "5000")
     result = cli("BTC/USDT", "ETHUSDT", "--json", "--base-url", seeded_sim.url)
     assert result.returncode == 0, result.stderr
@@ -167,12 +193,12 @@ def test_several_symbols_and_all(seeded_sim: Simulator) -> None:
     assert seeded_sim.open_orders() == []
 
 
-def test_symbols_and_all_together_exit_2() -> None:
+def test_symbols_and_all_together_exit_2(cli: Cli) -> None:
     result = cli("BTC/USDT", "--all", "--demo", key=None, secret=None)
     assert result.returncode == 2 and "--all" in result.stderr
 
 
-def test_one_failed_symbol_reports_the_others_and_exits_with_its_code(seeded_sim: Simulator) -> None:
+def test_one_failed_symbol_reports_the_others_and_exits_with_its_code(cli: Cli, seeded_sim: Simulator) -> None:
     seeded_sim.place("ETHUSDT", "SELL", "LIMIT", "1", "5000")
     seeded_sim.inject(CANCEL_ALL, Fault.banned(120))  # the first symbol's cancel: the IP is banned
     result = cli("BTC/USDT", "ETH/USDT", "--base-url", seeded_sim.url)
@@ -182,7 +208,7 @@ def test_one_failed_symbol_reports_the_others_and_exits_with_its_code(seeded_sim
     assert_clean(result)
 
 
-def test_key_file_signs_with_an_ed25519_key_and_never_prints_it(seeded_sim: Simulator, tmp_path: Any) -> None:
+def test_key_file_signs_with_an_ed25519_key_and_never_prints_it(cli: Cli, seeded_sim: Simulator, tmp_path: Any) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -202,7 +228,7 @@ def test_key_file_signs_with_an_ed25519_key_and_never_prints_it(seeded_sim: Simu
     assert body not in result.stdout and body not in result.stderr
 
 
-def test_unreadable_key_file_exits_2(tmp_path: Any) -> None:
+def test_unreadable_key_file_exits_2(cli: Cli, tmp_path: Any) -> None:
     result = cli("BTC/USDT", "--key-file", str(tmp_path / "missing.pem"), key="some-key", secret=None)
     assert result.returncode == 2 and "--key-file" in result.stderr
     assert_clean(result)

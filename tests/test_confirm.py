@@ -58,7 +58,7 @@ def test_confirm_cancels_orders_placed_during_the_cancel(sim: Simulator, sim_exc
     sim.seed_documented_example()
     sim.place("ETHUSDT", "BUY", "LIMIT", "1", "10")  # another symbol: must stay open
     # The first read of open orders waits long enough for the second bot to place its orders.
-    sim.inject(OPEN_ORDERS, Fault.delay(0.8))
+    sim.inject(OPEN_ORDERS, Fault.delay(0.3))
     placer = Placer(sim)
     placer.start()
     orders = run.call(exchange.cancel_all_margin_orders, "BTC/USDT", {"confirm": True})
@@ -86,7 +86,7 @@ def test_confirm_on_a_flat_symbol_reads_once_and_returns(sim: Simulator, sim_exc
 def test_not_flat_after_the_rounds_raises_naming_what_is_left(sim: Simulator, sim_exchange: tuple[Any, Runner]) -> None:
     exchange, run = sim_exchange
     sim.seed_documented_example()
-    sim.inject(OPEN_ORDERS, Fault.delay(0.8))
+    sim.inject(OPEN_ORDERS, Fault.delay(0.3))
     placer = Placer(sim)
     placer.start()
     with pytest.raises(NotFlat) as raised:
@@ -115,7 +115,7 @@ def test_confirm_reports_every_canceled_order_to_plugins_even_when_not_flat(
     manager.register(Keeper(), name="keeper")
     try:
         sim.seed_documented_example()
-        sim.inject(OPEN_ORDERS, Fault.delay(0.8))
+        sim.inject(OPEN_ORDERS, Fault.delay(0.3))
         placer = Placer(sim)
         placer.start()
         with pytest.raises(NotFlat):

@@ -7,13 +7,14 @@ import time
 from typing import Any
 
 import ccxt
-import ccxt.async_support as accxt
 import pytest
 
 import papi_plugin
 from papi_plugin.errors import CancelManyFailed
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import CANCEL_ALL, Runner
+from tests.conftest import Runner, binance, simulator
+from tests.constants import CANCEL_ALL
+from tests.fake_time import FakeTime
 
 SYMBOLS = {"BTCUSDT": "BTC/USDT", "ETHUSDT": "ETH/USDT", "BNBUSDT": "BNB/USDT"}
 
@@ -107,10 +108,11 @@ def test_confirm_works_for_many(sim: Simulator, sim_exchange: tuple[Any, Runner]
     assert sim.seen("GET", "/papi/v1/margin/openOrders") == 3
 
 
+@pytest.mark.realtime
 async def test_async_runs_the_symbols_concurrently(sim: Simulator) -> None:
     seed_three_symbols(sim)
     sim.inject(CANCEL_ALL, *[Fault.delay(0.3)] * len(SYMBOLS))
-    exchange = sim.attach(papi_plugin.extend(accxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+    exchange = sim.attach(papi_plugin.extend(binance("async", {"apiKey": sim.api_key, "secret": sim.secret})))
     try:
         await exchange.load_markets()
         started = time.monotonic()
@@ -132,47 +134,53 @@ def small_minute(sim: Simulator, exchange: Any) -> Any:
     return exchange
 
 
-def test_a_minutes_worth_at_full_speed_sees_no_429_sync() -> None:
+def test_a_minutes_worth_at_full_speed_sees_no_429_sync(fake_time: FakeTime) -> None:
     # A scaled minute: 300 weight per 1.5 s. 150 cancels (750 weight) need three windows.
-    with Simulator(weight_limit=300, window_seconds=1.5) as sim:
+    with simulator(fake_time, weight_limit=300, window_seconds=1.5) as sim:
         exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
         small_minute(sim, exchange)
         exchange.load_markets()
-        time.sleep(1.5)  # start in a fresh window: market loading was charged to the last one
-        started = time.monotonic()
+        fake_time.advance_to_window(1.5)  # start in a fresh window: market loading was charged to the last one
+        started = fake_time.clock()
         for _ in range(150):
             assert exchange.cancel_all_margin_orders("BTC/USDT") == []
-        elapsed = time.monotonic() - started
         assert sim.rate_limited_answers == 0
         assert sim.seen("DELETE", "/papi/v1/margin/allOpenOrders") == 150
-        assert elapsed >= 1.5  # it had to wait for a new window at least once
+        assert fake_time.clock() - started >= 1.5  # it had to wait for a new window at least once
 
 
+@pytest.mark.realtime
 async def test_a_minutes_worth_at_full_speed_sees_no_429_async() -> None:
-    with Simulator(weight_limit=300, window_seconds=1.5) as sim:
-        exchange = sim.attach(papi_plugin.extend(accxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+    # Concurrent tasks against real windows (a fake clock would race ahead of requests in flight):
+    # a scaled minute of 100 weight per 0.5 s; 50 concurrent cancels (250 weight) need three windows.
+    with Simulator(weight_limit=100, window_seconds=0.5) as sim:
+        exchange = sim.attach(papi_plugin.extend(binance("async", {"apiKey": sim.api_key, "secret": sim.secret})))
         small_minute(sim, exchange)
         try:
             await exchange.load_markets()
-            await asyncio.sleep(1.5)
-            results = await asyncio.gather(*(exchange.cancel_all_margin_orders("BTC/USDT") for _ in range(150)))
+            await asyncio.sleep(0.5 - time.time() % 0.5 + 0.01)  # a fresh window
+            started = time.monotonic()
+            results = await asyncio.gather(*(exchange.cancel_all_margin_orders("BTC/USDT") for _ in range(50)))
+            elapsed = time.monotonic() - started
         finally:
             await exchange.close()
-        assert results == [[]] * 150
+        assert results == [[]] * 50
         assert sim.rate_limited_answers == 0
+        assert elapsed >= 0.5  # it had to wait for a new window at least once
 
 
-def test_weight_used_by_others_on_the_ip_is_respected() -> None:
-    with Simulator(weight_limit=300, window_seconds=2) as sim:
+def test_weight_used_by_others_on_the_ip_is_respected(fake_time: FakeTime) -> None:
+    with simulator(fake_time, weight_limit=300, window_seconds=2) as sim:
         exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
         small_minute(sim, exchange)
         exchange.load_markets()
-        time.sleep(2 - time.time() % 2 + 0.05)  # a fresh window
+        fake_time.advance_to_window(2)
         exchange.cancel_all_margin_orders("BTC/USDT")  # learns the IP's use from the answer
         sim.charge(250)  # another program on the same IP spends most of the minute
         for _ in range(20):
             exchange.cancel_all_margin_orders("BTC/USDT")
         assert sim.rate_limited_answers == 0
+        assert fake_time.waits  # it waited for the next window rather than send into a 429
 
 
 def test_other_calls_keep_ccxts_throttle(sim: Simulator) -> None:

@@ -77,7 +77,7 @@ def answers(draw: st.DrawFn) -> tuple[list[dict[str, Any]], int, int]:
     return answer, plain, legs
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answers())
 def test_one_order_per_plain_entry_and_per_leg(exchange: Any, generated: tuple[list[Any], int, int]) -> None:
     answer, plain, legs = generated
@@ -98,7 +98,7 @@ order_keys = st.sampled_from(["orderId", "orderListId", "orders", "orderReports"
 order_like = st.dictionaries(order_keys, json_values, max_size=6)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(json_values, st.lists(order_like | json_values, max_size=5)))
 def test_malformed_answers_raise_only_ccxt_errors(exchange: Any, answer: Any) -> None:
     try:

@@ -6,13 +6,13 @@ import importlib.metadata
 from typing import Any
 
 import ccxt
-import ccxt.async_support as accxt
 import pytest
 
 import papi_plugin
 from papi_plugin import binance_pm
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import CANCEL_ALL, Runner
+from tests.conftest import Runner, binance
+from tests.constants import CANCEL_ALL
 
 
 def test_extend_returns_the_same_object_and_announces_the_capability() -> None:
@@ -24,7 +24,7 @@ def test_extend_returns_the_same_object_and_announces_the_capability() -> None:
 
 
 async def test_extend_works_on_async_binance() -> None:
-    exchange = papi_plugin.extend(accxt.binance())
+    exchange = papi_plugin.extend(binance("async", {}))
     assert exchange.has["cancelAllMarginOrders"] is True
     assert binance_pm.canceller_of(exchange).__class__ is binance_pm.AsyncCanceller
     await exchange.close()

@@ -8,12 +8,12 @@ import re
 import secrets
 
 import ccxt
-import ccxt.async_support as accxt
 import vcr
 
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET, vcr_settings
+from tests.conftest import binance, vcr_settings
+from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
 
 SIGNED_VALUE = re.compile(r"signature=[0-9A-Za-z%+/=]+")
 
@@ -51,7 +51,7 @@ def test_async_recording_scrubs_the_key_secret_and_signature(tmp_path: pathlib.P
     cassette = tmp_path / "async.yaml"
 
     async def record(sim: Simulator) -> int:
-        exchange = sim.attach(papi_plugin.extend(accxt.binance({"apiKey": key, "secret": secret})))
+        exchange = sim.attach(papi_plugin.extend(binance("async", {"apiKey": key, "secret": secret})))
         try:
             with vcr.VCR(record_mode="all", **vcr_settings()).use_cassette(str(cassette)):
                 return len(await exchange.cancel_all_margin_orders("BTC/USDT"))

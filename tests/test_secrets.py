@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pathlib
 import re
 from typing import Any
 
@@ -10,13 +11,14 @@ import ccxt
 import pytest
 
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import CANCEL_ALL, CASSETTES, TEST_API_KEY, TEST_SECRET, Runner
+from tests.conftest import CASSETTES, Runner
+from tests.constants import CANCEL_ALL, TEST_API_KEY, TEST_SECRET
 
 SIGNED_VALUE = re.compile(r"signature=(?!\*\*\*)[0-9A-Za-z%+/=]+")
 
 
 def test_no_cassette_holds_a_key_secret_or_signature() -> None:
-    cassettes = sorted(CASSETTES.rglob("*.yaml"))
+    cassettes = sorted(pathlib.Path(CASSETTES).rglob("*.yaml"))
     assert cassettes, "no cassettes found"
     for path in cassettes:
         text = path.read_text()

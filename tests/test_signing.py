@@ -9,14 +9,14 @@ import urllib.parse
 from typing import Any
 
 import ccxt
-import ccxt.async_support as accxt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import CANCEL_ALL, TEST_SECRET, Runner
+from tests.conftest import Runner, binance
+from tests.constants import CANCEL_ALL, TEST_SECRET
 
 
 def sent_cancels(sim: Simulator) -> list[tuple[str, str]]:
@@ -73,7 +73,7 @@ async def test_ed25519_key_signs_async_too(sim: Simulator) -> None:
     pem, public_key = ed25519_pair()
     sim.add_public_key("ed25519-test-key", public_key)
     sim.seed_documented_example()
-    exchange = sim.attach(papi_plugin.extend(accxt.binance({"apiKey": "ed25519-test-key", "secret": pem})))
+    exchange = sim.attach(papi_plugin.extend(binance("async", {"apiKey": "ed25519-test-key", "secret": pem})))
     try:
         assert len(await exchange.cancel_all_margin_orders("BTC/USDT")) == 3
     finally:

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 import time
 from typing import Any
 
 import ccxt
-import ccxt.async_support as accxt
 import pytest
 
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import CANCEL_ALL, Runner
-
-DELETE_PATH = "/papi/v1/margin/allOpenOrders"
+from tests.conftest import Runner, binance, simulator
+from tests.constants import CANCEL_ALL, DOCUMENTED_IDS
+from tests.constants import CANCEL_ALL_PATH as DELETE_PATH
+from tests.fake_time import FakeTime
 
 # fault -> (error raised or None for success, DELETE requests the server saw)
 OUTCOMES: dict[str, tuple[Fault, type[Exception] | None, int]] = {
@@ -46,7 +48,7 @@ def test_fault_outcome_and_request_count(kind: str, sim: Simulator, sim_exchange
     sim.inject(CANCEL_ALL, fault)
     if error is None:
         orders = run.call(exchange.cancel_all_margin_orders, "BTC/USDT")
-        assert [o["id"] for o in orders] == ["11", "20", "21"]
+        assert [o["id"] for o in orders] == DOCUMENTED_IDS
     else:
         with pytest.raises(error):
             run.call(exchange.cancel_all_margin_orders, "BTC/USDT")
@@ -63,19 +65,19 @@ def test_a_drop_after_the_cancel_went_through_returns_what_the_retry_found(
     assert sim.open_orders() == []
 
 
-def test_retry_after_is_waited_in_full(sim: Simulator, sim_exchange: tuple[Any, Runner]) -> None:
+def test_retry_after_is_waited_in_full(sim: Simulator, sim_exchange: tuple[Any, Runner], waits: list[float]) -> None:
     exchange, run = sim_exchange
     sim.seed_documented_example()
     sim.inject(CANCEL_ALL, Fault.rate_limited(1))
-    started = time.monotonic()
     run.call(exchange.cancel_all_margin_orders, "BTC/USDT")
-    assert time.monotonic() - started >= 1.0
+    assert waits == [1.0]
 
 
+@pytest.mark.realtime
 async def test_async_retry_after_does_not_block_other_tasks(sim: Simulator) -> None:
     sim.seed_documented_example()
     sim.inject(CANCEL_ALL, Fault.rate_limited(1))
-    exchange = sim.attach(papi_plugin.extend(accxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+    exchange = sim.attach(papi_plugin.extend(binance("async", {"apiKey": sim.api_key, "secret": sim.secret})))
     ticks: list[float] = []
 
     async def ticker() -> None:
@@ -122,18 +124,18 @@ def test_clock_still_wrong_after_resync_raises_invalid_nonce(sim: Simulator, sim
     assert len(sim.open_orders()) == 3
 
 
-def test_a_real_429_from_the_weight_limit_is_waited_out() -> None:
+def test_a_real_429_from_the_weight_limit_is_waited_out(fake_time: FakeTime) -> None:
     # exchange info (20) + futures info (1) + one cancel (5) fill a 26-weight minute of 2 s.
-    with Simulator(weight_limit=26, window_seconds=2) as sim:
+    with simulator(fake_time, weight_limit=26, window_seconds=2) as sim:
         sim.seed_documented_example()
         exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
         exchange.load_markets()
         exchange.cancel_all_margin_orders("BTC/USDT")
         sim.seed_documented_example()
-        started = time.monotonic()
         assert len(exchange.cancel_all_margin_orders("BTC/USDT")) == 3
-        assert sim.rate_limited_answers <= 1
-        assert time.monotonic() - started < 5
+        assert sim.rate_limited_answers == 1
+        [wait] = fake_time.waits  # Retry-After: to the simulator's next window, at most 2 s away
+        assert 1.0 <= wait <= 2.0
 
 
 def test_after_a_ban_the_exchange_object_sends_nothing_until_it_ends(
@@ -150,20 +152,19 @@ def test_after_a_ban_the_exchange_object_sends_nothing_until_it_ends(
     assert len(sim.requests) == seen
 
 
-def test_budget_max_elapsed_stops_retrying(sim: Simulator, sim_exchange: tuple[Any, Runner]) -> None:
+def test_budget_max_elapsed_stops_retrying(
+    sim: Simulator, sim_exchange: tuple[Any, Runner], waits: list[float]
+) -> None:
     exchange, run = sim_exchange
     sim.seed_documented_example()
     sim.inject(CANCEL_ALL, *[Fault.server_error(503)] * 10)
-    started = time.monotonic()
     with pytest.raises(ccxt.ExchangeNotAvailable, match="gave up"):
         run.call(exchange.cancel_all_margin_orders, "BTC/USDT", {"maxAttempts": 10, "maxElapsed": 1})
-    assert time.monotonic() - started < 2.5
+    assert sum(waits) < 1  # no wait is started that would end past the deadline
     assert 2 <= sim.seen("DELETE", DELETE_PATH) < 10
 
 
 def test_simulator_leaves_no_thread_or_socket_behind() -> None:
-    import threading
-
     before = {t.ident for t in threading.enumerate()}
     with Simulator() as sim:
         sim.seed_documented_example()
@@ -171,8 +172,6 @@ def test_simulator_leaves_no_thread_or_socket_behind() -> None:
         exchange.cancel_all_margin_orders("BTC/USDT")
         port = sim.port
     assert {t.ident for t in threading.enumerate()} <= before
-    import socket
-
     with socket.socket() as probe:
         # SO_REUSEADDR tolerates closed connections in TIME_WAIT, never a listener still bound.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -192,11 +191,12 @@ def test_a_network_failure_right_after_a_resync_is_still_retried(
     assert sim.seen("DELETE", DELETE_PATH) == 3
 
 
-def test_a_429_without_retry_after_waits_at_least_a_second(sim: Simulator, sim_exchange: tuple[Any, Runner]) -> None:
+def test_a_429_without_retry_after_waits_at_least_a_second(
+    sim: Simulator, sim_exchange: tuple[Any, Runner], waits: list[float]
+) -> None:
     exchange, run = sim_exchange
     sim.seed_documented_example()
     sim.inject(CANCEL_ALL, Fault.error(-1003, 429))  # a 429 whose answer has no Retry-After header
-    started = time.monotonic()
     assert len(run.call(exchange.cancel_all_margin_orders, "BTC/USDT")) == 3
-    assert time.monotonic() - started >= 1.0
+    assert len(waits) == 1 and waits[0] >= 1.0
     assert sim.seen("DELETE", DELETE_PATH) == 2

@@ -1,43 +1,27 @@
-"""The simulator: the exchange's state behind a real HTTP server on loopback, and how a ccxt object is pointed at it."""
+"""The simulator: the exchange's state behind a real HTTP server on loopback, and pointing ccxt at it."""
 
 from __future__ import annotations
 
 import collections
-import json
-import socket
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 from papi_plugin.simulator.api_error import ApiError
 from papi_plugin.simulator.book import Book, Order, OrderList, new_client_id
 from papi_plugin.simulator.exchange_info import SPOT_MARGIN_SYMBOLS
-from papi_plugin.simulator.faults import JSON, Fault
+from papi_plugin.simulator.faults import Fault
+from papi_plugin.simulator.handler import RequestHandler, SeenRequest, Server
 from papi_plugin.simulator.limits import BAN_AFTER_VIOLATIONS, BAN_SECONDS, WEIGHT_LIMIT_1M, Limits
-from papi_plugin.simulator.routes import ROUTES, weight
 from papi_plugin.simulator.signatures import Keys
 
-SIGNED_PREFIXES = ("/papi/", "/sapi/")
 POLL_SECONDS = 0.01  # how soon the server notices stop(): the standard library's default is 0.5 s
 # Public, made-up credentials for the stand-alone simulator; they guard nothing.
 DEMO_API_KEY = "papi-simulator-demo-key"
 DEMO_SECRET = "papi-simulator-demo-secret"
-
-
-@dataclass
-class SeenRequest:
-    """A request as the simulator saw it: ``params`` without the signature, ``raw`` as sent."""
-
-    method: str
-    path: str
-    params: dict[str, str]
-    status: int
-    raw: str = ""
-    api_key: str | None = None
 
 
 class Simulator:
@@ -280,110 +264,3 @@ def point_at(exchange: Any, base_url: str) -> Any:
         if isinstance(url, str):
             exchange.urls["api"][name] = base_url.rstrip("/") + urllib.parse.urlsplit(url).path
     return exchange
-
-
-# ---- HTTP -------------------------------------------------------------------------------------------
-
-
-class Server(ThreadingHTTPServer):
-    request_queue_size = 512  # many concurrent async clients; the default 5 refuses connections
-    daemon_threads = False
-    block_on_close = True
-
-
-class RequestHandler(BaseHTTPRequestHandler):
-    """One request: record it, play its fault if one is scripted, charge its weight, check it, answer it."""
-
-    sim: Simulator
-    server_version = "papi-simulator"
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
-    seen: SeenRequest | None = None
-    used_weight = 0
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: a test suite runs thousands
-        return
-
-    def send_response(self, code: int, message: str | None = None) -> None:
-        if self.seen is not None:
-            self.seen.status = code  # before the client can read the answer
-        super().send_response(code, message)
-
-    def do_GET(self) -> None:
-        self.handle_request()
-
-    def do_POST(self) -> None:
-        self.handle_request()
-
-    def do_DELETE(self) -> None:
-        self.handle_request()
-
-    def handle_request(self) -> None:
-        sim = self.sim
-        split = urllib.parse.urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw_body = self.rfile.read(length).decode() if length else ""
-        raw_params = "&".join(part for part in (split.query, raw_body) if part)
-        params = dict(urllib.parse.parse_qsl(raw_params, keep_blank_values=True))
-        endpoint = f"{self.command} {split.path}"
-        fault = sim.next_fault(endpoint)
-        kept = {k: v for k, v in params.items() if k != "signature"}
-        # Counted before answering: a client that got its answer sees its request counted.
-        self.seen = seen = SeenRequest(self.command, split.path, kept, 0, raw_params, self.headers.get("X-MBX-APIKEY"))
-        sim.requests.append(seen)
-        try:
-            if sim.latency:
-                time.sleep(sim.latency)
-            if fault is not None and fault.early and (status := fault.play(self)) is not None:
-                seen.status = status
-                return
-            self.used_weight, limited = sim.limits.charge(weight(sim, self.command, split.path, params))
-            if limited is not None:
-                raise limited
-            if fault is not None and not fault.early and (status := fault.play(self)) is not None:
-                seen.status = status
-                return
-            route = ROUTES.get((self.command, split.path))
-            if route is None:
-                raise ApiError(404, -1000, f"Unknown endpoint {endpoint}")
-            if split.path.startswith(SIGNED_PREFIXES):
-                sim.keys.authenticate(self.headers.get("X-MBX-APIKEY"), raw_params, params, sim.server_time())
-            self.send_json(200, route(sim, params))
-        except ApiError as error:
-            self.send_error_answer(error)
-
-    # -- what a route or a fault answers with (the ``Reply`` a fault plays on)
-
-    def send_body(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str = JSON,
-        headers: dict[str, str] | None = None,
-        length: int | None = None,
-    ) -> None:
-        """One answer; ``length`` larger than the body announces bytes that never come (a cut connection)."""
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body) if length is None else length))
-        if content_type == JSON:
-            self.send_header("X-MBX-USED-WEIGHT-1M", str(self.used_weight))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self.send_body(status, json.dumps(payload).encode(), headers=headers)
-
-    def send_error_answer(self, error: ApiError) -> None:
-        if error.status in (418, 429):
-            self.sim.limits.count_rate_limited()
-        self.send_json(error.status, {"code": error.code, "msg": error.msg}, error.headers)
-
-    def cut_connection(self) -> None:
-        self.wfile.flush()
-        self.connection.shutdown(socket.SHUT_RDWR)
-        self.close_connection = True
-
-    def ban(self, seconds: float) -> ApiError:
-        return self.sim.limits.ban(seconds)

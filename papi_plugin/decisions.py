@@ -1,0 +1,156 @@
+"""Every decision the two shells share: checks, waits, classification, reports. Plain code, no I/O.
+
+``Canceller`` holds one exchange object's state (ban gate, weight budget, time); ``SyncCanceller`` and
+``AsyncCanceller`` (``canceller.py``) add only the I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import ccxt
+import pluggy
+from tenacity import RetryCallState
+
+from papi_plugin import transport
+from papi_plugin.ban_gate import BanGate
+from papi_plugin.error_table import Action, Answer, Verdict, classify, header
+from papi_plugin.errors import CancelManyFailed, Order
+from papi_plugin.flows import Request
+from papi_plugin.markets import margin_market, unified_symbol
+from papi_plugin.pacing import USED_WEIGHT_HEADER, WeightBudget
+from papi_plugin.params import OPTIONS_KEY, CallOptions, call_options, pacing_options
+from papi_plugin.redaction import protect_logger
+from papi_plugin.retry_policy import Deadline, Failure, Tries, exhausted, verdict_of
+
+log = logging.getLogger("papi_plugin")
+# ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
+URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
+
+Outcome = tuple[str, "list[Order] | ccxt.BaseError"]  # (unified symbol, its orders or its error)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One capability call: its checked options and its one deadline."""
+
+    name: str
+    options: CallOptions
+    deadline: Deadline
+
+
+class Canceller:
+    """Per-exchange state (ban gate, weight budget, time) and every decision both shells share."""
+
+    def __init__(self, exchange: Any, hook: pluggy.HookRelay, clock: Callable[[], float] = time.time) -> None:
+        self.exchange = exchange
+        self.hook = hook
+        self.clock = clock  # seconds; tests pass a fake one with a fake sleep
+        self.gate = BanGate()
+        self.weights = WeightBudget(clock=self.server_clock)
+
+    def server_clock(self) -> float:
+        """Binance's clock as ccxt knows it (``options["timeDifference"]`` in ms), in seconds."""
+        difference = self.exchange.options.get("timeDifference") or 0
+        return self.clock() - float(difference) / 1000
+
+    def begin(self, name: str, params: Any) -> Call:
+        """Check everything that needs no request."""
+        options = call_options(self.exchange.options.get(OPTIONS_KEY), params, name)
+        self.weights.configure(*pacing_options(self.exchange.options.get(OPTIONS_KEY)))
+        self.exchange.check_required_credentials()
+        for logger in (self.exchange.logger, URLLIB3_LOGGER):
+            protect_logger(logger, (self.exchange.apiKey, self.exchange.secret))
+        return Call(name, options, Deadline(self.clock, options.budget.max_elapsed))
+
+    def context(self, call: Call, request: Request) -> str:
+        endpoint = request.endpoint
+        what = call.name if endpoint == transport.CANCEL_ALL else f"{endpoint.method} {endpoint.path}"
+        return f"{self.exchange.id} {what} {request.label}"
+
+    def gate_wait(self, call: Call, request: Request) -> float:
+        """Seconds to wait for the ban gate before an attempt; raises when it must not be waited out."""
+        max_wait = min(call.options.budget.max_retry_after, call.deadline.left())
+        return self.gate.wait_before_sending(self.clock(), max_wait, self.context(call, request))
+
+    def pacing_wait(self, call: Call, request: Request) -> float:
+        """Seconds to wait before the weight budget takes ``request`` (0: reserved); raises past the deadline."""
+        delay = self.weights.reserve(request.weight)
+        if delay and delay >= call.deadline.left():
+            raise ccxt.RateLimitExceeded(
+                f"{self.context(call, request)}: not sent, the papi weight budget of this minute is spent"
+                f" for {delay:.1f} more s, past the call's maxElapsed"
+            )
+        return delay
+
+    def failure(
+        self, call: Call, request: Request, tries: Tries, kept: list[Answer], raised: ccxt.BaseError
+    ) -> Failure:
+        """Classify a failed attempt and record what it means for the next ones (the gate, a clock resync)."""
+        secrets = tuple(s for s in (self.exchange.apiKey, self.exchange.secret) if isinstance(s, str))
+        now = self.clock()
+        verdict = classify(raised, kept[-1] if kept else Answer(), self.context(call, request), now, secrets)
+        self.gate.close_after(verdict, now)
+        if verdict.action is Action.RESYNC_CLOCK:
+            tries.resyncs += 1
+            tries.resync_due = True
+        return Failure(verdict)
+
+    def answered(self, request: Request, kept: list[Answer], verdict: Verdict | None) -> bool:
+        """Record an attempt's answers; True when a failure still means success (-2011: nothing open)."""
+        for answer in kept:
+            value = header(answer.headers, USED_WEIGHT_HEADER)
+            if value and value.isdigit():
+                self.weights.observe(int(value))
+        return (
+            verdict is not None and verdict.action is Action.NOTHING_OPEN and request.endpoint == transport.CANCEL_ALL
+        )
+
+    def before_sleep(self, call: Call, request: Request) -> Callable[[RetryCallState], None]:
+        def tell(state: RetryCallState) -> None:
+            verdict, delay = verdict_of(state), state.upcoming_sleep
+            log.warning(
+                "attempt %d of %d failed, retrying in %.2f s: %s: %s",
+                state.attempt_number,
+                call.options.budget.max_attempts,
+                delay,
+                type(verdict.error).__name__,
+                verdict.error,
+            )
+            if self.hook.before_retry.get_hookimpls():
+                self.hook.before_retry(
+                    exchange=self.exchange,
+                    symbol=request.label,
+                    attempt=state.attempt_number,
+                    error=verdict.error,
+                    delay=delay,
+                )
+
+        return tell
+
+    def gave_up(self, call: Call, tries: Tries, failure: Failure) -> ccxt.BaseError:
+        return exhausted(failure.verdict, tries.attempts, call.deadline.elapsed())
+
+    def announce(self, symbol: str, orders: list[Order]) -> list[Order]:
+        if self.hook.margin_orders_canceled.get_hookimpls():
+            self.hook.margin_orders_canceled(exchange=self.exchange, symbol=symbol, orders=orders)
+        return orders
+
+    def symbol_of(self, symbol: str) -> str:
+        try:
+            return str(margin_market(self.exchange, symbol)["symbol"])
+        except ccxt.BaseError:
+            return unified_symbol(self.exchange, symbol)
+
+
+def many_outcome(outcomes: list[Outcome]) -> dict[str, list[Order]]:
+    """``{symbol: orders}``, or ``CancelManyFailed`` naming every failed symbol once all were tried."""
+    canceled = {symbol: result for symbol, result in outcomes if not isinstance(result, ccxt.BaseError)}
+    errors = {symbol: result for symbol, result in outcomes if isinstance(result, ccxt.BaseError)}
+    if errors:
+        raise CancelManyFailed(errors, canceled)
+    return canceled
