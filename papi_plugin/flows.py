@@ -59,9 +59,9 @@ def cancel(exchange: Any, market: dict[str, Any], options: CallOptions) -> Flow[
 def open_on(market: dict[str, Any], options: CallOptions) -> Flow[tuple[list[Any], list[Any]]]:
     """The raw open orders and open order lists of ``market`` (two reads, weight 5 each)."""
     symbol = market["symbol"]
-    orders = yield ask(transport.OPEN_ORDERS, {**options.sent, "symbol": market["id"]}, symbol)
-    lists = yield ask(transport.OPEN_ORDER_LISTS, dict(options.sent), symbol)
-    return open_list(orders, "open orders"), [x for x in open_list(lists, "open order lists") if on(x, market)]
+    orders = open_list((yield ask(transport.OPEN_ORDERS, {**options.sent, "symbol": market["id"]}, symbol)), "orders")
+    lists = open_list((yield ask(transport.OPEN_ORDER_LISTS, dict(options.sent), symbol)), "order lists")
+    return orders, [x for x in lists if on(x, market)]
 
 
 def discover(exchange: Any, options: CallOptions) -> Flow[list[str]]:
@@ -70,15 +70,15 @@ def discover(exchange: Any, options: CallOptions) -> Flow[list[str]]:
     Binance counts an open-orders read without a symbol as one request per symbol trading on the exchange.
     """
     weight = max(transport.OPEN_ORDERS.weight, trading_spot_symbols(exchange))
-    orders = yield ask(transport.OPEN_ORDERS, dict(options.sent), ALL_SYMBOLS, weight)
-    lists = yield ask(transport.OPEN_ORDER_LISTS, dict(options.sent), ALL_SYMBOLS)
-    entries = open_list(orders, "open orders") + open_list(lists, "open order lists")
+    orders = open_list((yield ask(transport.OPEN_ORDERS, dict(options.sent), ALL_SYMBOLS, weight)), "orders")
+    lists = open_list((yield ask(transport.OPEN_ORDER_LISTS, dict(options.sent), ALL_SYMBOLS)), "order lists")
+    entries = orders + lists
     return sorted({e["symbol"] for e in entries if isinstance(e, dict) and isinstance(e.get("symbol"), str)})
 
 
 def open_list(answer: Any, what: str) -> list[Any]:
     if not isinstance(answer, list):
-        raise ccxt.BadResponse(f"binance {what} answer is not a list: {type(answer).__name__}")
+        raise ccxt.BadResponse(f"binance open {what} answer is not a list: {type(answer).__name__}")
     return answer
 
 

@@ -77,7 +77,10 @@ class WeightBudget:
         """Take the server's ``X-MBX-USED-WEIGHT-1M`` from an answer received at ``at``."""
         with self._lock:
             at = self.clock() if at is None else at
-            if math.floor(at / self.window) * self.window == self._window_start:
+            start = math.floor(at / self.window) * self.window
+            if start > self._window_start:  # the first word of a new window may come before any reservation
+                self._roll(at)
+            if start == self._window_start:
                 self._reported = max(self._reported, used_weight)
 
     @property

@@ -1,0 +1,133 @@
+"""The flows stepped by hand with made-up answers: what each asks for, and what it makes of the answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import ccxt
+import pytest
+
+from papi_plugin import flows, transport
+from papi_plugin.errors import NotFlat
+from papi_plugin.params import call_options
+from papi_plugin.simulator import Simulator
+from tests.constants import DOCUMENTED_IDS
+
+
+@pytest.fixture(scope="module")
+def exchange() -> Iterator[Any]:
+    """A binance with the simulator's markets (loaded once); the flows below never touch the network."""
+    with Simulator() as sim:
+        binance = sim.attach(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret}))
+        binance.load_markets()
+    yield binance
+
+
+@pytest.fixture
+def documented_answer() -> list[dict[str, Any]]:
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        return sim.cancel_all("BTCUSDT")
+
+
+def options(**params: Any) -> Any:
+    return call_options(None, params, "cancel_all_margin_orders")
+
+
+def open_order(order_id: int, symbol: str = "BTCUSDT", list_id: int = -1) -> dict[str, Any]:
+    return {
+        "symbol": symbol,
+        "orderId": order_id,
+        "orderListId": list_id,
+        "clientOrderId": f"c{order_id}",
+        "price": "1",
+        "origQty": "1",
+        "executedQty": "0",
+        "status": "NEW",
+        "type": "LIMIT",
+        "side": "BUY",
+    }
+
+
+def test_a_cancel_asks_for_one_request_and_returns_every_leg(exchange: Any, documented_answer: Any) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(recvWindow=5000))
+    request = next(flow)
+    assert request.endpoint == transport.CANCEL_ALL
+    assert request.params == {"recvWindow": 5000, "symbol": "BTCUSDT"}
+    assert (request.label, request.weight) == ("BTC/USDT", 5)
+    with pytest.raises(StopIteration) as done:
+        flow.send(documented_answer)
+    assert [o["id"] for o in done.value.value] == DOCUMENTED_IDS
+
+
+def test_a_verified_cancel_reads_then_stops_when_flat(exchange: Any, documented_answer: Any) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True))
+    assert next(flow).endpoint == transport.CANCEL_ALL
+    assert flow.send(documented_answer).endpoint == transport.OPEN_ORDERS
+    assert flow.send([]).endpoint == transport.OPEN_ORDER_LISTS
+    with pytest.raises(StopIteration) as done:
+        flow.send([{"symbol": "ETHUSDT", "orderListId": 7}])  # another symbol's list does not count
+    assert [o["id"] for o in done.value.value] == DOCUMENTED_IDS
+
+
+def test_a_verified_cancel_cancels_again_and_reports_each_order_once(exchange: Any, documented_answer: Any) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True))
+    next(flow)
+    flow.send(documented_answer)  # -> read open orders
+    flow.send([open_order(99)])  # -> read open lists
+    again = flow.send([])
+    assert again.endpoint == transport.CANCEL_ALL
+    late = {**open_order(99), "status": "CANCELED", "origClientOrderId": "c99"}
+    flow.send([late, documented_answer[0]])  # the plain order again, as a retry might report it
+    flow.send([])
+    with pytest.raises(StopIteration) as done:
+        flow.send([])
+    assert [o["id"] for o in done.value.value] == [*DOCUMENTED_IDS, "99"]
+
+
+def test_a_verified_cancel_that_stays_open_raises_not_flat_with_what_was_canceled(
+    exchange: Any, documented_answer: Any
+) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True, maxConfirmRounds=0))
+    next(flow)
+    flow.send(documented_answer)
+    flow.send([open_order(99)])
+    with pytest.raises(NotFlat, match="99") as raised:
+        flow.send([])
+    assert [o["id"] for o in raised.value.canceled] == DOCUMENTED_IDS
+
+
+def test_a_failed_read_after_the_cancel_carries_what_was_canceled(exchange: Any, documented_answer: Any) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True))
+    next(flow)
+    flow.send(documented_answer)
+    with pytest.raises(ccxt.AuthenticationError) as raised:
+        flow.throw(ccxt.AuthenticationError("read refused"))
+    assert [o["id"] for o in raised.value.canceled] == DOCUMENTED_IDS
+
+
+def test_an_error_on_the_cancel_itself_is_raised_as_is(exchange: Any) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options())
+    next(flow)
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        flow.throw(ccxt.ExchangeNotAvailable("down"))
+
+
+def test_discovery_weighs_one_per_trading_symbol_and_returns_sorted_ids(exchange: Any) -> None:
+    flow = flows.discover(exchange, options())
+    read = next(flow)
+    assert read.endpoint == transport.OPEN_ORDERS and "symbol" not in read.params
+    trading = sum(1 for m in exchange.markets.values() if m["spot"])  # 4 here; over a thousand on Binance
+    assert read.weight == max(5, trading)
+    assert flow.send([open_order(1, "ETHUSDT"), open_order(2, "BTCUSDT")]).endpoint == transport.OPEN_ORDER_LISTS
+    with pytest.raises(StopIteration) as done:
+        flow.send([{"symbol": "BNBUSDT", "orderListId": 3}])
+    assert done.value.value == ["BNBUSDT", "BTCUSDT", "ETHUSDT"]
+
+
+def test_an_open_orders_answer_that_is_not_a_list_is_a_bad_response(exchange: Any) -> None:
+    flow = flows.open_on(exchange.market("BTC/USDT"), options())
+    next(flow)
+    with pytest.raises(ccxt.BadResponse, match="not a list"):
+        flow.send({"code": 0})
