@@ -27,7 +27,7 @@ import ccxt
 import ccxt.async_support as accxt
 
 import papi_plugin
-from papi_plugin.orders import unified_orders as flatten
+from papi_plugin.orders import unified_orders
 from papi_plugin.simulator import Simulator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -202,7 +202,7 @@ def normalise(repeats: int) -> Row:
         for name in ("ours", "theirs") if i % 2 == 0 else ("theirs", "ours"):
             started = time.perf_counter()
             if name == "ours":
-                orders = flatten(exchange, answer, market)
+                orders = unified_orders(exchange, answer, market)
                 ours.append(time.perf_counter() - started)
             else:
                 parsed = exchange.parse_orders(answer, market)

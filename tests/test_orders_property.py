@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from papi_plugin.orders import unified_orders as flatten
+from papi_plugin.orders import unified_orders
 from papi_plugin.simulator import Simulator
 
 TYPES = ["LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"]
@@ -81,7 +81,7 @@ def answers(draw: st.DrawFn) -> tuple[list[dict[str, Any]], int, int]:
 @given(answers())
 def test_one_order_per_plain_entry_and_per_leg(exchange: Any, generated: tuple[list[Any], int, int]) -> None:
     answer, plain, legs = generated
-    orders = flatten(exchange, answer, exchange.market("BTC/USDT"))
+    orders = unified_orders(exchange, answer, exchange.market("BTC/USDT"))
     assert len(orders) == plain + legs
     ids = [o["id"] for o in orders]
     assert len(set(ids)) == len(ids)
@@ -102,7 +102,7 @@ order_like = st.dictionaries(order_keys, json_values, max_size=6)
 @given(st.one_of(json_values, st.lists(order_like | json_values, max_size=5)))
 def test_malformed_answers_raise_only_ccxt_errors(exchange: Any, answer: Any) -> None:
     try:
-        orders = flatten(exchange, answer, exchange.market("BTC/USDT"))
+        orders = unified_orders(exchange, answer, exchange.market("BTC/USDT"))
     except ccxt.BaseError:
         return
     assert isinstance(orders, list)
