@@ -15,8 +15,8 @@ or ``python -m papi_plugin.simulator --port 8765``.
 
 from papi_plugin.simulator.api_error import BINANCE_MESSAGES, ApiError
 from papi_plugin.simulator.book import Order, OrderList
+from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import Fault
-from papi_plugin.simulator.handler import SeenRequest
 from papi_plugin.simulator.limits import BAN_SECONDS, WEIGHT_LIMIT_1M
 from papi_plugin.simulator.server import DEMO_API_KEY, DEMO_SECRET, Simulator, point_at
 
@@ -31,6 +31,7 @@ __all__ = [
     "Order",
     "OrderList",
     "SeenRequest",
+    "SimulatedExchange",
     "Simulator",
     "point_at",
 ]

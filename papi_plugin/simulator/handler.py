@@ -6,30 +6,15 @@ import json
 import socket
 import time
 import urllib.parse
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from papi_plugin.simulator.api_error import ApiError
+from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import JSON
 from papi_plugin.simulator.routes import ROUTES, weight
 
-if TYPE_CHECKING:
-    from papi_plugin.simulator.server import Simulator
-
 SIGNED_PREFIXES = ("/papi/", "/sapi/")
-
-
-@dataclass
-class SeenRequest:
-    """A request as the simulator saw it: ``params`` without the signature, ``raw`` as sent."""
-
-    method: str
-    path: str
-    params: dict[str, str]
-    status: int
-    raw: str = ""
-    api_key: str | None = None
 
 
 class Server(ThreadingHTTPServer):
@@ -41,7 +26,7 @@ class Server(ThreadingHTTPServer):
 class RequestHandler(BaseHTTPRequestHandler):
     """One request: record it, play its fault if one is scripted, charge its weight, check it, answer it."""
 
-    sim: Simulator
+    sim: SimulatedExchange
     server_version = "papi-simulator"
     protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
     seen: SeenRequest | None = None

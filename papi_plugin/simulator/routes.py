@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from papi_plugin.simulator import exchange_info
 from papi_plugin.simulator.api_error import ApiError, missing
-
-if TYPE_CHECKING:
-    from papi_plugin.simulator.server import Simulator
+from papi_plugin.simulator.exchange import SimulatedExchange
 
 ORDER_TYPES = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
-Route = Callable[["Simulator", dict[str, str]], Any]
+Route = Callable[[SimulatedExchange, dict[str, str]], Any]
 
 # Request weights as documented by Binance for each served endpoint.
 WEIGHTS: dict[tuple[str, str], int] = {
@@ -34,14 +32,14 @@ WEIGHTS: dict[tuple[str, str], int] = {
 }
 
 
-def weight(sim: Simulator, method: str, path: str, params: dict[str, str]) -> int:
+def weight(sim: SimulatedExchange, method: str, path: str, params: dict[str, str]) -> int:
     if (method, path) == ("GET", "/papi/v1/margin/openOrders") and "symbol" not in params:
         # Without a symbol, Binance counts one request per symbol trading on the exchange.
         return len(sim.margin_symbols) + len(exchange_info.SPOT_ONLY_SYMBOLS)
     return WEIGHTS.get((method, path), 1)
 
 
-def symbol_param(sim: Simulator, params: dict[str, str], required: bool = True) -> str | None:
+def symbol_param(sim: SimulatedExchange, params: dict[str, str], required: bool = True) -> str | None:
     symbol = params.get("symbol")
     if not symbol:
         if required:
@@ -62,15 +60,15 @@ def decimal_param(params: dict[str, str], name: str) -> str:
     return value
 
 
-def server_time(sim: Simulator, params: dict[str, str]) -> Any:
+def server_time(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return {"serverTime": sim.server_time()}
 
 
-def ping(sim: Simulator, params: dict[str, str]) -> Any:
+def ping(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return {}
 
 
-def new_order(sim: Simulator, params: dict[str, str]) -> Any:
+def new_order(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     symbol = symbol_param(sim, params)
     assert symbol is not None
     side, order_type = params.get("side", ""), params.get("type", "")
@@ -91,7 +89,7 @@ def new_order(sim: Simulator, params: dict[str, str]) -> Any:
     return {**order.report("NEW"), "transactTime": order.time}
 
 
-def new_oco(sim: Simulator, params: dict[str, str]) -> Any:
+def new_oco(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     symbol = symbol_param(sim, params)
     assert symbol is not None
     side = params.get("side", "")
@@ -118,7 +116,7 @@ def new_oco(sim: Simulator, params: dict[str, str]) -> Any:
     return sim.book.list_status(order_list, "EXEC_STARTED", "EXECUTING", "NEW")
 
 
-def open_orders(sim: Simulator, params: dict[str, str]) -> Any:
+def open_orders(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     symbol = symbol_param(sim, params, required=False)
     return [
         {**order.report("NEW"), "time": order.time, "updateTime": order.time, "isWorking": True}
@@ -126,13 +124,13 @@ def open_orders(sim: Simulator, params: dict[str, str]) -> Any:
     ]
 
 
-def open_order_lists(sim: Simulator, params: dict[str, str]) -> Any:
+def open_order_lists(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     symbol = symbol_param(sim, params, required=False)
     statuses = (sim.book.list_status(x, "EXEC_STARTED", "EXECUTING", "NEW") for x in sim.open_lists(symbol))
     return [{k: v for k, v in status.items() if k != "orderReports"} for status in statuses]
 
 
-def cancel_all(sim: Simulator, params: dict[str, str]) -> Any:
+def cancel_all(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     symbol = symbol_param(sim, params)
     assert symbol is not None
     canceled = sim.cancel_all(symbol)
@@ -141,23 +139,23 @@ def cancel_all(sim: Simulator, params: dict[str, str]) -> Any:
     return canceled
 
 
-def spot_info(sim: Simulator, params: dict[str, str]) -> Any:
+def spot_info(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return exchange_info.spot_info(sim.margin_symbols, sim.server_time())
 
 
-def usdm_info(sim: Simulator, params: dict[str, str]) -> Any:
+def usdm_info(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return exchange_info.usdm_info(sim.server_time())
 
 
-def coinm_info(sim: Simulator, params: dict[str, str]) -> Any:
+def coinm_info(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return exchange_info.coinm_info(sim.server_time())
 
 
-def margin_pairs(sim: Simulator, params: dict[str, str]) -> Any:
+def margin_pairs(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return exchange_info.margin_pairs(sim.margin_symbols)
 
 
-def nothing(sim: Simulator, params: dict[str, str]) -> Any:
+def nothing(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return []  # coins and isolated pairs: nothing here depends on them
 
 
