@@ -19,7 +19,7 @@ import pluggy
 from tenacity import AsyncRetrying, Retrying
 
 from papi_plugin import flows, transport
-from papi_plugin.decisions import Call, Canceller, Outcome, many_outcome
+from papi_plugin.decisions import Call, Canceller, Outcome, many_outcome, nothing_open
 from papi_plugin.errors import Order, canceled_before
 from papi_plugin.flows import Flow, Request
 from papi_plugin.markets import margin_market, margin_markets, unified_symbol
@@ -154,11 +154,12 @@ class SyncCanceller(Canceller):
             finally:
                 if paced:
                     self.weights.answered(request.weight)
-        if self.answered(request, kept, failure.verdict if failure else None):
+        self.observe_weight(kept)
+        if failure is None:
+            return response
+        if nothing_open(request, failure):
             return []
-        if failure is not None:
-            raise failure
-        return response
+        raise failure
 
 
 class AsyncCanceller(Canceller):
@@ -270,8 +271,9 @@ class AsyncCanceller(Canceller):
             finally:
                 if paced:
                     self.weights.answered(request.weight)
-        if self.answered(request, kept, failure.verdict if failure else None):
+        self.observe_weight(kept)
+        if failure is None:
+            return response
+        if nothing_open(request, failure):
             return []
-        if failure is not None:
-            raise failure
-        return response
+        raise failure

@@ -18,7 +18,7 @@ from tenacity import RetryCallState
 
 from papi_plugin import transport
 from papi_plugin.ban_gate import BanGate
-from papi_plugin.error_table import Action, Answer, Verdict, classify, header
+from papi_plugin.error_table import Action, Answer, classify, header
 from papi_plugin.errors import CancelManyFailed, Order
 from papi_plugin.flows import Request
 from papi_plugin.markets import margin_market, unified_symbol
@@ -100,15 +100,12 @@ class Canceller:
             tries.resync_due = True
         return Failure(verdict)
 
-    def answered(self, request: Request, kept: list[Answer], verdict: Verdict | None) -> bool:
-        """Record an attempt's answers; True when a failure still means success (-2011: nothing open)."""
+    def observe_weight(self, kept: list[Answer]) -> None:
+        """Tell the weight budget what the IP has used, per each answer's ``X-MBX-USED-WEIGHT-1M``."""
         for answer in kept:
             value = header(answer.headers, USED_WEIGHT_HEADER)
             if value and value.isdigit():
                 self.weights.observe(int(value))
-        return (
-            verdict is not None and verdict.action is Action.NOTHING_OPEN and request.endpoint == transport.CANCEL_ALL
-        )
 
     def before_sleep(self, call: Call, request: Request) -> Callable[[RetryCallState], None]:
         def tell(state: RetryCallState) -> None:
@@ -154,3 +151,8 @@ def many_outcome(outcomes: list[Outcome]) -> dict[str, list[Order]]:
     if errors:
         raise CancelManyFailed(errors, canceled)
     return canceled
+
+
+def nothing_open(request: Request, failure: Failure) -> bool:
+    """A cancel-all that failed with -2011 ("Unknown order sent."): nothing was open, which is success."""
+    return failure.verdict.action is Action.NOTHING_OPEN and request.endpoint == transport.CANCEL_ALL
