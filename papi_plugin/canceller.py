@@ -130,7 +130,7 @@ class SyncCanceller(Canceller):
             raise self.gave_up(call, tries, failure) from None
 
     def attempt(self, request: Request, call: Call, tries: Tries) -> Any:
-        tries.attempts += 1
+        self.begin_attempt(call, request, tries)
         if delay := self.gate_wait(call, request):
             self.sleep(delay)
         if tries.resync_due:
@@ -153,8 +153,8 @@ class SyncCanceller(Canceller):
                 failure = self.failure(call, request, tries, kept, error)
             finally:
                 if paced:
-                    self.weights.answered(request.weight)
-        self.observe_weight(kept)
+                    call.ip.weights.answered(request.weight)
+        self.observe_weight(call, kept)
         if failure is None:
             return response
         if nothing_open(request, failure):
@@ -247,7 +247,7 @@ class AsyncCanceller(Canceller):
             raise self.gave_up(call, tries, failure) from None
 
     async def attempt(self, request: Request, call: Call, tries: Tries) -> Any:
-        tries.attempts += 1
+        self.begin_attempt(call, request, tries)
         if delay := self.gate_wait(call, request):
             await self.sleep(delay)
         if tries.resync_due:
@@ -270,8 +270,8 @@ class AsyncCanceller(Canceller):
                 failure = self.failure(call, request, tries, kept, error)
             finally:
                 if paced:
-                    self.weights.answered(request.weight)
-        self.observe_weight(kept)
+                    call.ip.weights.answered(request.weight)
+        self.observe_weight(call, kept)
         if failure is None:
             return response
         if nothing_open(request, failure):

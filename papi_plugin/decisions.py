@@ -17,12 +17,12 @@ import pluggy
 from tenacity import RetryCallState
 
 from papi_plugin import transport
-from papi_plugin.ban_gate import BanGate
 from papi_plugin.error_table import Action, Answer, classify, header
 from papi_plugin.errors import CancelManyFailed, Order
 from papi_plugin.flows import Request
+from papi_plugin.ip_limits import IpLimits, limits_for
 from papi_plugin.markets import margin_market, unified_symbol
-from papi_plugin.pacing import USED_WEIGHT_HEADER, WeightBudget
+from papi_plugin.pacing import USED_WEIGHT_HEADER
 from papi_plugin.params import OPTIONS_KEY, CallOptions, call_options, pacing_options
 from papi_plugin.redaction import protect_logger
 from papi_plugin.retry_policy import Deadline, Failure, Tries, exhausted, verdict_of
@@ -36,22 +36,21 @@ Outcome = tuple[str, "list[Order] | ccxt.BaseError"]  # (unified symbol, its ord
 
 @dataclass(frozen=True)
 class Call:
-    """One capability call: its checked options and its one deadline."""
+    """One capability call: its checked options, its one deadline and its IP's gate and budget."""
 
     name: str
     options: CallOptions
     deadline: Deadline
+    ip: IpLimits
 
 
 class Canceller:
-    """Per-exchange state (ban gate, weight budget, time) and every decision both shells share."""
+    """One exchange object's canceller: its time, its observers, and every decision both shells share."""
 
     def __init__(self, exchange: Any, hook: pluggy.HookRelay, clock: Callable[[], float] = time.time) -> None:
         self.exchange = exchange
         self.hook = hook
         self.clock = clock  # seconds; tests pass a fake one with a fake sleep
-        self.gate = BanGate()
-        self.weights = WeightBudget(clock=self.server_clock)
 
     def server_clock(self) -> float:
         """Binance's clock as ccxt knows it (``options["timeDifference"]`` in ms), in seconds."""
@@ -61,25 +60,35 @@ class Canceller:
     def begin(self, name: str, params: Any) -> Call:
         """Check everything that needs no request."""
         options = call_options(self.exchange.options.get(OPTIONS_KEY), params, name)
-        self.weights.configure(*pacing_options(self.exchange.options.get(OPTIONS_KEY)))
+        ip = limits_for(self.exchange)
+        ip.weights.configure(*pacing_options(self.exchange.options.get(OPTIONS_KEY)))
         self.exchange.check_required_credentials()
+        self.protect_logs()
+        return Call(name, options, Deadline(self.clock, options.budget.max_elapsed), ip)
+
+    def protect_logs(self) -> None:
+        """Teach the redacting log filters this exchange's key and secret."""
         for logger in (self.exchange.logger, URLLIB3_LOGGER):
             protect_logger(logger, (self.exchange.apiKey, self.exchange.secret))
-        return Call(name, options, Deadline(self.clock, options.budget.max_elapsed))
 
     def context(self, call: Call, request: Request) -> str:
         endpoint = request.endpoint
         what = call.name if endpoint == transport.CANCEL_ALL else f"{endpoint.method} {endpoint.path}"
         return f"{self.exchange.id} {what} {request.label}"
 
+    def begin_attempt(self, call: Call, request: Request, tries: Tries) -> None:
+        """Count an attempt; once the call's deadline has passed, none starts (but the call's very first)."""
+        tries.attempts += 1
+        call.deadline.start_attempt(self.context(call, request))
+
     def gate_wait(self, call: Call, request: Request) -> float:
-        """Seconds to wait for the ban gate before an attempt; raises when it must not be waited out."""
+        """Seconds to wait for the ban gate before sending; raises when it must not be waited out."""
         max_wait = min(call.options.budget.max_retry_after, call.deadline.left())
-        return self.gate.wait_before_sending(self.clock(), max_wait, self.context(call, request))
+        return call.ip.gate.wait_before_sending(self.clock(), max_wait, self.context(call, request))
 
     def pacing_wait(self, call: Call, request: Request) -> float:
         """Seconds to wait before the weight budget takes ``request`` (0: reserved); raises past the deadline."""
-        delay = self.weights.reserve(request.weight)
+        delay = call.ip.weights.reserve(request.weight, self.server_clock())
         if delay and delay >= call.deadline.left():
             raise ccxt.RateLimitExceeded(
                 f"{self.context(call, request)}: not sent, the papi weight budget of this minute is spent"
@@ -94,18 +103,18 @@ class Canceller:
         secrets = tuple(s for s in (self.exchange.apiKey, self.exchange.secret) if isinstance(s, str))
         now = self.clock()
         verdict = classify(raised, kept[-1] if kept else Answer(), self.context(call, request), now, secrets)
-        self.gate.close_after(verdict, now)
+        call.ip.gate.close_after(verdict, now)
         if verdict.action is Action.RESYNC_CLOCK:
             tries.resyncs += 1
             tries.resync_due = True
         return Failure(verdict)
 
-    def observe_weight(self, kept: list[Answer]) -> None:
+    def observe_weight(self, call: Call, kept: list[Answer]) -> None:
         """Tell the weight budget what the IP has used, per each answer's ``X-MBX-USED-WEIGHT-1M``."""
         for answer in kept:
             value = header(answer.headers, USED_WEIGHT_HEADER)
             if value and value.isdigit():
-                self.weights.observe(int(value))
+                call.ip.weights.observe(int(value), self.server_clock())
 
     def before_sleep(self, call: Call, request: Request) -> Callable[[RetryCallState], None]:
         def tell(state: RetryCallState) -> None:

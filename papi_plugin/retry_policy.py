@@ -37,8 +37,16 @@ class Deadline:
 
     def __init__(self, clock: Callable[[], float], seconds: float) -> None:
         self.clock = clock
+        self.seconds = seconds
         self.started = clock()
         self.at = self.started + seconds
+        self.attempts = 0  # attempts started within the call
+
+    def start_attempt(self, context: str) -> None:
+        """Count an attempt about to start; past the deadline none does, but the call's very first."""
+        if self.attempts and self.left() <= 0:
+            raise ccxt.RequestTimeout(f"{context}: not sent, the call's maxElapsed of {self.seconds:g} s is spent")
+        self.attempts += 1
 
     def left(self) -> float:
         return self.at - self.clock()

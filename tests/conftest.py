@@ -26,6 +26,7 @@ import ccxt.async_support as accxt
 import pytest
 
 import papi_plugin
+from papi_plugin import ip_limits
 from papi_plugin.simulator import Fault, Simulator
 from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
 from tests.fake_time import FakeTime, UseFakeTime
@@ -99,8 +100,11 @@ def fake_time(request: pytest.FixtureRequest) -> Iterator[FakeTime | None]:
 
 
 @pytest.fixture(autouse=True)
-def _time(fake_time: FakeTime | None) -> None:
-    """Every test runs on fake time unless marked ``realtime``."""
+def _isolated(fake_time: FakeTime | None) -> Iterator[None]:
+    """Every test runs on fake time unless marked ``realtime``, and leaves no IP's gate or budget behind
+    (cassette tests all talk to papi.binance.com: one test's 418 must not close the next one's gate)."""
+    yield
+    ip_limits.forget_all()
 
 
 @pytest.fixture

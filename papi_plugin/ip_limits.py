@@ -1,0 +1,56 @@
+"""What every exchange object talking to one papi origin shares: its IP's ban gate and weight budget.
+
+Binance bans and rate-limits an IP, not an object: freqtrade, for one, keeps a sync and an async ccxt
+object for one account. Keyed by the papi origin (scheme, host, port), so two simulators on two ports
+are two exchanges.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from papi_plugin.ban_gate import BanGate
+from papi_plugin.pacing import WeightBudget
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass
+class IpLimits:
+    gate: BanGate = field(default_factory=BanGate)
+    weights: WeightBudget = field(default_factory=WeightBudget)
+
+
+_by_origin: dict[str, IpLimits] = {}
+_lock = threading.Lock()
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, with the scheme's default port spelled out."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme, 0)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def papi_origin(exchange: Any) -> str:
+    return origin(str(exchange.urls["api"]["papi"]))
+
+
+def limits_for(exchange: Any) -> IpLimits:
+    """The gate and budget of the IP behind ``exchange``'s papi URL (made on first use)."""
+    key = papi_origin(exchange)
+    limits = _by_origin.get(key)
+    if limits is None:
+        with _lock:
+            limits = _by_origin.setdefault(key, IpLimits())
+    return limits
+
+
+def forget_all() -> None:
+    """Forget every origin's gate and budget (a test's end, or a process that moved to another IP)."""
+    with _lock:
+        _by_origin.clear()
