@@ -36,6 +36,13 @@ class BanGate:
             self.until = max(self.until, now + seconds)
             self.banned = still_banned or verdict.action is Action.BANNED
 
+    def refuse_if_banned(self, now: float, context: str) -> None:
+        """Raise while a 418 ban runs (before a call loads markets or sends anything at all)."""
+        with self._lock:
+            left, banned = self.until - now, self.banned
+        if banned and left > 0:
+            raise ccxt.DDoSProtection(f"{context}: not sent, the IP is banned (HTTP 418) for {left:.0f} more s")
+
     def wait_before_sending(self, now: float, max_wait: float, context: str) -> float:
         """Seconds to wait before sending (0 when open); raises when the gate must not be waited out.
 

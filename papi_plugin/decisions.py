@@ -63,6 +63,7 @@ class Canceller:
         ip = limits_for(self.exchange)
         ip.weights.configure(*pacing_options(self.exchange.options.get(OPTIONS_KEY)))
         self.exchange.check_required_credentials()
+        ip.gate.refuse_if_banned(self.clock(), f"{self.exchange.id} {name}")
         self.protect_logs()
         return Call(name, options, Deadline(self.clock, options.budget.max_elapsed), ip)
 

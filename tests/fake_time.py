@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import papi_plugin
@@ -21,6 +22,7 @@ class FakeTime:
     def __init__(self, start: float | None = None) -> None:
         self.now = time.time() if start is None else start
         self.waits: list[float] = []
+        self.while_asleep: Callable[[], Any] | None = None  # what the rest of the world does during a wait
         self._lock = threading.Lock()
 
     def clock(self) -> float:
@@ -31,6 +33,11 @@ class FakeTime:
         with self._lock:
             self.waits.append(seconds)
             self.now += max(0.0, seconds)
+        self._meanwhile()
+
+    def _meanwhile(self) -> Any:
+        happening, self.while_asleep = self.while_asleep, None
+        return happening() if happening is not None else None
 
     async def asleep(self, seconds: float) -> None:
         with self._lock:
@@ -39,6 +46,9 @@ class FakeTime:
         await asyncio.sleep(0)  # let other tasks run, as a real sleep would
         with self._lock:
             self.now = max(self.now, wake)
+        happened = self._meanwhile()
+        if asyncio.iscoroutine(happened):
+            await happened
 
     def advance_to_window(self, window: float, past: float = 0.05) -> None:
         """Move to ``past`` seconds after the start of the next ``window``-second window."""

@@ -61,9 +61,9 @@ class Fault:
         return HtmlPage(status)
 
     @classmethod
-    def error(cls, code: int, status: int = 400, msg: str = "") -> Fault:
+    def error(cls, code: int, status: int = 400, msg: str = "", headers: dict[str, str] | None = None) -> Fault:
         """A Binance JSON error, e.g. ``Fault.error(-1001, 503)`` or ``Fault.error(-1007, 408)``."""
-        return BinanceError(code, status, msg or message(code))
+        return BinanceError(code, status, msg or message(code), tuple((headers or {}).items()))
 
     @classmethod
     def rate_limited(cls, retry_after: float = 1) -> Fault:
@@ -146,9 +146,10 @@ class BinanceError(Fault):
     code: int
     status: int
     msg: str
+    headers: tuple[tuple[str, str], ...] = ()
 
     def play(self, reply: Reply) -> int | None:
-        reply.send_error_answer(ApiError(self.status, self.code, self.msg))
+        reply.send_error_answer(ApiError(self.status, self.code, self.msg, dict(self.headers)))
         return self.status
 
 
