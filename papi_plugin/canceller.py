@@ -19,7 +19,15 @@ import pluggy
 from tenacity import AsyncRetrying, Retrying
 
 from papi_plugin import flows, transport
-from papi_plugin.decisions import Call, Canceller, Outcome, many_outcome, nothing_open
+from papi_plugin.decisions import (
+    Call,
+    Canceller,
+    Outcome,
+    as_ccxt_error,
+    many_outcome,
+    nothing_open,
+    only_ccxt_errors,
+)
 from papi_plugin.errors import Order, canceled_before
 from papi_plugin.flows import Flow, Request
 from papi_plugin.markets import margin_market, margin_markets, unified_symbol
@@ -47,6 +55,7 @@ class SyncCanceller(Canceller):
         super().__init__(exchange, hook, clock)
         self.sleep = sleep
 
+    @only_ccxt_errors
     def cancel_all_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """Cancel every open cross-margin order (order lists included) on ``symbol``.
 
@@ -60,6 +69,7 @@ class SyncCanceller(Canceller):
         self.exchange.load_markets()
         return self.cancel_on(margin_market(self.exchange, symbol), call)
 
+    @only_ccxt_errors
     def cancel_all_margin_orders_many(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """Cancel every open cross-margin order on each symbol, in order; ``None``: every symbol with any.
 
@@ -76,6 +86,7 @@ class SyncCanceller(Canceller):
             targets = self.drive(flows.discover(self.exchange, call.options), call)
         return many_outcome([self.settle(market_id, call) for market_id in targets])
 
+    @only_ccxt_errors
     def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
         symbol = symbol_argument(symbol, OPEN)
@@ -84,6 +95,7 @@ class SyncCanceller(Canceller):
         market = margin_market(self.exchange, symbol, OPEN)
         return open_orders(self.exchange, market, *self.drive(flows.open_on(market, call.options), call))
 
+    @only_ccxt_errors
     def symbols_with_open_orders(self, params: Any = None) -> list[str]:
         """The unified symbols with open margin orders or order lists (costly: see the README)."""
         call = self.begin(DISCOVER, params)
@@ -93,8 +105,8 @@ class SyncCanceller(Canceller):
     def settle(self, market_id: str, call: Call) -> Outcome:
         try:
             return self.symbol_of(market_id), self.cancel_on(margin_market(self.exchange, market_id, MANY), call)
-        except ccxt.BaseError as error:
-            return self.symbol_of(market_id), error
+        except Exception as error:  # every symbol is tried, whatever fails on one
+            return self.symbol_of(market_id), as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
 
     def cancel_on(self, market: dict[str, Any], call: Call) -> list[Order]:
         try:
@@ -127,7 +139,8 @@ class SyncCanceller(Canceller):
         try:
             return Retrying(sleep=self.sleep, **policy)(self.attempt, request, call, tries)
         except Failure as failure:
-            raise self.gave_up(call, tries, failure) from None
+            error = self.gave_up(call, tries, failure)
+        raise error  # outside the handler: nothing of ccxt's raw error (a signed URL) is chained
 
     def attempt(self, request: Request, call: Call, tries: Tries) -> Any:
         self.begin_attempt(call, request, tries)
@@ -173,6 +186,7 @@ class AsyncCanceller(Canceller):
         super().__init__(exchange, hook, clock)
         self.sleep = sleep
 
+    @only_ccxt_errors
     async def cancel_all_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The async twin of ``SyncCanceller.cancel_all_margin_orders``: same params, results and errors."""
         symbol = symbol_argument(symbol, CANCEL)
@@ -180,6 +194,7 @@ class AsyncCanceller(Canceller):
         await self.exchange.load_markets()
         return await self.cancel_on(margin_market(self.exchange, symbol), call)
 
+    @only_ccxt_errors
     async def cancel_all_margin_orders_many(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """The async twin of ``SyncCanceller.cancel_all_margin_orders_many``: the symbols run concurrently,
         within the papi weight budget shared by every task on this exchange object."""
@@ -192,6 +207,7 @@ class AsyncCanceller(Canceller):
             targets = await self.drive(flows.discover(self.exchange, call.options), call)
         return many_outcome(list(await asyncio.gather(*(self.settle(market_id, call) for market_id in targets))))
 
+    @only_ccxt_errors
     async def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
         symbol = symbol_argument(symbol, OPEN)
@@ -200,6 +216,7 @@ class AsyncCanceller(Canceller):
         market = margin_market(self.exchange, symbol, OPEN)
         return open_orders(self.exchange, market, *await self.drive(flows.open_on(market, call.options), call))
 
+    @only_ccxt_errors
     async def symbols_with_open_orders(self, params: Any = None) -> list[str]:
         """The unified symbols with open margin orders or order lists (costly: see the README)."""
         call = self.begin(DISCOVER, params)
@@ -210,8 +227,8 @@ class AsyncCanceller(Canceller):
     async def settle(self, market_id: str, call: Call) -> Outcome:
         try:
             return self.symbol_of(market_id), await self.cancel_on(margin_market(self.exchange, market_id, MANY), call)
-        except ccxt.BaseError as error:
-            return self.symbol_of(market_id), error
+        except Exception as error:  # every symbol is tried, whatever fails on one
+            return self.symbol_of(market_id), as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
 
     async def cancel_on(self, market: dict[str, Any], call: Call) -> list[Order]:
         try:
@@ -244,7 +261,8 @@ class AsyncCanceller(Canceller):
         try:
             return await AsyncRetrying(sleep=self.sleep, **policy)(self.attempt, request, call, tries)
         except Failure as failure:
-            raise self.gave_up(call, tries, failure) from None
+            error = self.gave_up(call, tries, failure)
+        raise error  # outside the handler: nothing of ccxt's raw error (a signed URL) is chained
 
     async def attempt(self, request: Request, call: Call, tries: Tries) -> Any:
         self.begin_attempt(call, request, tries)

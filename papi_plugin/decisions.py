@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import ccxt
 import pluggy
@@ -18,19 +20,21 @@ from tenacity import RetryCallState
 
 from papi_plugin import transport
 from papi_plugin.error_table import Action, Answer, classify, header
-from papi_plugin.errors import CancelManyFailed, Order
+from papi_plugin.errors import CancelManyFailed, Order, canceled_before
 from papi_plugin.flows import Request
 from papi_plugin.ip_limits import IpLimits, limits_for
 from papi_plugin.markets import margin_market, unified_symbol
+from papi_plugin.observers import tell
 from papi_plugin.pacing import USED_WEIGHT_HEADER
 from papi_plugin.params import OPTIONS_KEY, CallOptions, call_options, pacing_options
-from papi_plugin.redaction import protect_logger
+from papi_plugin.redaction import protect_logger, redact
 from papi_plugin.retry_policy import Deadline, Failure, Tries, exhausted, verdict_of
 
 log = logging.getLogger("papi_plugin")
 # ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
 URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
 
+T = TypeVar("T")
 Outcome = tuple[str, "list[Order] | ccxt.BaseError"]  # (unified symbol, its orders or its error)
 
 
@@ -118,7 +122,7 @@ class Canceller:
                 call.ip.weights.observe(int(value), self.server_clock())
 
     def before_sleep(self, call: Call, request: Request) -> Callable[[RetryCallState], None]:
-        def tell(state: RetryCallState) -> None:
+        def before_the_wait(state: RetryCallState) -> None:
             verdict, delay = verdict_of(state), state.upcoming_sleep
             log.warning(
                 "attempt %d of %d failed, retrying in %.2f s: %s: %s",
@@ -128,23 +132,22 @@ class Canceller:
                 type(verdict.error).__name__,
                 verdict.error,
             )
-            if self.hook.before_retry.get_hookimpls():
-                self.hook.before_retry(
-                    exchange=self.exchange,
-                    symbol=request.label,
-                    attempt=state.attempt_number,
-                    error=verdict.error,
-                    delay=delay,
-                )
+            tell(
+                self.hook.before_retry,
+                exchange=self.exchange,
+                symbol=request.label,
+                attempt=state.attempt_number,
+                error=verdict.error,
+                delay=delay,
+            )
 
-        return tell
+        return before_the_wait
 
     def gave_up(self, call: Call, tries: Tries, failure: Failure) -> ccxt.BaseError:
         return exhausted(failure.verdict, tries.attempts, call.deadline.elapsed())
 
     def announce(self, symbol: str, orders: list[Order]) -> list[Order]:
-        if self.hook.margin_orders_canceled.get_hookimpls():
-            self.hook.margin_orders_canceled(exchange=self.exchange, symbol=symbol, orders=orders)
+        tell(self.hook.margin_orders_canceled, exchange=self.exchange, symbol=symbol, orders=orders)
         return orders
 
     def symbol_of(self, symbol: str) -> str:
@@ -155,12 +158,56 @@ class Canceller:
 
 
 def many_outcome(outcomes: list[Outcome]) -> dict[str, list[Order]]:
-    """``{symbol: orders}``, or ``CancelManyFailed`` naming every failed symbol once all were tried."""
+    """``{symbol: orders}``, or ``CancelManyFailed`` naming every failed symbol once all were tried.
+
+    A failed symbol whose error carries orders canceled before it failed has them in ``.canceled`` too.
+    """
     canceled = {symbol: result for symbol, result in outcomes if not isinstance(result, ccxt.BaseError)}
     errors = {symbol: result for symbol, result in outcomes if isinstance(result, ccxt.BaseError)}
     if errors:
+        canceled.update({symbol: canceled_before(error) for symbol, error in errors.items() if canceled_before(error)})
         raise CancelManyFailed(errors, canceled)
     return canceled
+
+
+def as_ccxt_error(context: str, error: Exception) -> ccxt.BaseError:
+    """Any error as a ccxt error: itself if it is one, else ``ccxt.ExchangeError`` naming what it was."""
+    if isinstance(error, ccxt.BaseError):
+        return error
+    return ccxt.ExchangeError(f"{context}: unexpected {type(error).__name__}: {redact(str(error))[:200]}")
+
+
+def only_ccxt_errors(capability: Callable[..., T]) -> Callable[..., T]:
+    """A capability raises ccxt errors only: anything else (a bug, ours or ccxt's) becomes ``ccxt.ExchangeError``.
+
+    The replacement is raised outside the handler, so nothing it came from is chained to it.
+    """
+    name = capability.__name__
+    if inspect.iscoroutinefunction(capability):
+
+        @functools.wraps(capability)
+        async def async_capability(self: Canceller, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await capability(self, *args, **kwargs)
+            except ccxt.BaseError:
+                raise
+            except Exception as error:
+                problem = as_ccxt_error(f"{self.exchange.id} {name}", error)
+            raise problem
+
+        return async_capability  # type: ignore[return-value]
+
+    @functools.wraps(capability)
+    def sync_capability(self: Canceller, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return capability(self, *args, **kwargs)
+        except ccxt.BaseError:
+            raise
+        except Exception as error:
+            problem = as_ccxt_error(f"{self.exchange.id} {name}", error)
+        raise problem
+
+    return sync_capability
 
 
 def nothing_open(request: Request, failure: Failure) -> bool:

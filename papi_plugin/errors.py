@@ -28,14 +28,15 @@ class NotFlat(ccxt.OperationFailed):  # type: ignore[misc]
 
 
 class CancelManyFailed(ccxt.OperationFailed):  # type: ignore[misc]
-    """Some symbols of a many-symbol cancel failed; the others were canceled and are carried here."""
+    """Some symbols of a many-symbol cancel failed (``.errors``); every order canceled is carried (``.canceled``)."""
 
     def __init__(self, errors: dict[str, ccxt.BaseError], canceled: dict[str, list[Order]]) -> None:
         failed = "; ".join(f"{symbol}: {type(error).__name__}: {error}" for symbol, error in errors.items())
         count = sum(len(orders) for orders in canceled.values())
+        symbols = len(set(errors) | set(canceled))
         super().__init__(
-            f"{len(errors)} of {len(errors) + len(canceled)} symbol(s) failed: {failed}."
-            f" Canceled {count} order(s) on the {len(canceled)} other symbol(s)"
+            f"{len(errors)} of {symbols} symbol(s) failed: {failed}."
+            f" Canceled {count} order(s) on {len(canceled)} symbol(s)"
         )
         self.errors = errors
         self.canceled = canceled

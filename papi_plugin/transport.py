@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import ccxt
+
 from papi_plugin.error_table import Answer
 
 API = ["papi"]
@@ -61,8 +63,16 @@ def answers() -> Iterator[list[Answer]]:
 
 
 def signed_request(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) -> dict[str, Any]:
-    # Signed afresh on every attempt: a new timestamp from ccxt's nonce() and options["timeDifference"].
-    return exchange.sign(endpoint.path, API, endpoint.method, dict(params))  # type: ignore[no-any-return]
+    """ccxt's own signing, afresh on every attempt: a new timestamp from ``nonce()`` and ``timeDifference``."""
+    problem = None
+    try:
+        return exchange.sign(endpoint.path, API, endpoint.method, dict(params))  # type: ignore[no-any-return]
+    except ccxt.BaseError:
+        raise
+    except Exception as error:  # e.g. a PEM secret that is not a usable key
+        problem = type(error).__name__
+    # Raised outside the handler: the original (which may quote the key) is not chained.
+    raise ccxt.AuthenticationError(f"{exchange.id} cannot sign {endpoint.method} {endpoint.path} ({problem})")
 
 
 # fetch2 is skipped on purpose: its own retry (options "maxRetriesOnFailure") would retry inside ours,
@@ -70,13 +80,35 @@ def signed_request(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) ->
 # spot budget; the caller paces them by the papi budget (pacing.py). Signing and fetching are ccxt's.
 
 
+def unreadable(exchange: Any, endpoint: Endpoint, problem: str | None) -> ccxt.BaseError:
+    """ccxt's own error handling failed on an odd answer (a gateway's ``{"code": "ERR_UPSTREAM"}`` makes its
+    binance ``handle_errors`` raise ValueError): a ccxt error instead, without the signed URL it came with."""
+    return ccxt.ExchangeError(
+        f"{exchange.id} {endpoint.method} {endpoint.path}: ccxt could not read the answer ({problem})"
+    )
+
+
 def send(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) -> Any:
     exchange.set_last_rest_request_timestamp()
     request = signed_request(exchange, endpoint, params)
-    return exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
+    problem = None
+    try:
+        return exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
+    except ccxt.BaseError:
+        raise
+    except Exception as error:
+        problem = type(error).__name__
+    raise unreadable(exchange, endpoint, problem)
 
 
 async def send_async(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) -> Any:
     exchange.set_last_rest_request_timestamp()
     request = signed_request(exchange, endpoint, params)
-    return await exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
+    problem = None
+    try:
+        return await exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
+    except ccxt.BaseError:
+        raise
+    except Exception as error:
+        problem = type(error).__name__
+    raise unreadable(exchange, endpoint, problem)

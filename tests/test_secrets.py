@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import pathlib
 import re
+import traceback
 from typing import Any
 
 import ccxt
@@ -46,4 +47,6 @@ def test_logs_and_errors_hold_no_key_secret_or_signature(
         assert TEST_API_KEY not in text
         assert TEST_SECRET not in text
         assert not SIGNED_VALUE.search(text), text
-    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert raised.value.__cause__ is None and raised.value.__context__ is None  # nothing of ccxt's raw error
+    shown = "".join(traceback.format_exception(raised.value))
+    assert TEST_API_KEY not in shown and TEST_SECRET not in shown and not SIGNED_VALUE.search(shown)
