@@ -59,6 +59,7 @@ def canceller_for(exchange: Any, hook: pluggy.HookRelay) -> SyncCanceller | Asyn
         is_async = support is not None and isinstance(exchange, support.Exchange)
         canceller = AsyncCanceller(exchange, hook) if is_async else SyncCanceller(exchange, hook)
         setattr(exchange, ATTRIBUTE, canceller)
+        canceller.protect_logs()  # from the first line: ccxt logs the key and signed URLs at DEBUG
         options = exchange.options.get(OPTIONS_KEY)
         exchange.options[OPTIONS_KEY] = {**DEFAULT_BUDGET, **(options if isinstance(options, dict) else {})}
         keep_answers(exchange)

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, TextIO
 
 import ccxt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 import papi_plugin
 from papi_plugin.errors import CancelManyFailed, NotFlat
@@ -46,19 +51,44 @@ def exit_code(error: Exception) -> int:
     return next((code for cls, code in EXIT_CODES if isinstance(error, cls)), INTERNAL)
 
 
-class Progress:
-    """A plugin that tells the operator, on stderr, what a retry is waiting for."""
+class Output:
+    """Lines to stdout or stderr that never stop the command: a closed pipe (``| head -1``) is written past."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.closed = False
+
+    def line(self, text: str = "") -> None:
+        if self.closed:
+            return
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # BrokenPipeError, or a stream already closed
+            self.closed = True
+            self.discard()
+
+    def discard(self) -> None:
+        """Point a broken standard stream at /dev/null, so the interpreter's last flush does not fail too."""
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
+
+
+class Progress:
+    """A plugin that tells the operator, on stderr, what a retry is waiting for."""
+
+    def __init__(self, output: Output) -> None:
+        self.output = output
 
     @papi_plugin.hookimpl
     def before_retry(self, exchange: Any, symbol: str, attempt: int, error: Exception, delay: float) -> None:
         reason = str(error).split(": ", 1)[-1]
-        print(
-            f"{symbol}: attempt {attempt} failed ({type(error).__name__}: {reason}); retrying in {delay:.1f} s",
-            file=self.stream,
-            flush=True,
+        self.output.line(
+            f"{symbol}: attempt {attempt} failed ({type(error).__name__}: {reason}); retrying in {delay:.1f} s"
         )
 
 
@@ -92,30 +122,23 @@ def params_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def exchange_for(args: argparse.Namespace, stderr: TextIO) -> Iterator[Any]:
+def exchange_for(args: argparse.Namespace, stderr: Output) -> Iterator[Any]:
     """A papi_plugin-extended ccxt binance: on the simulator with --demo, else on Binance."""
     if args.demo:
         from papi_plugin.simulator import Simulator
 
         with Simulator() as sim:
             sim.seed_documented_example()
-            print(
+            stderr.line(
                 "papi-cancel-all: DEMO: a local simulator seeded with Binance's documented example orders;"
-                " no real account is touched.",
-                file=stderr,
+                " no real account is touched."
             )
             yield sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
         return
     key = os.environ.get("BINANCE_API_KEY")
     secret = os.environ.get("BINANCE_API_SECRET")
     if args.key_file:
-        try:
-            with open(args.key_file) as handle:
-                secret = handle.read()
-        except OSError as error:
-            raise ccxt.BadRequest(f"cannot read --key-file {args.key_file}: {error.strerror}") from None
-        if "PRIVATE KEY" not in secret:
-            raise ccxt.BadRequest(f"--key-file {args.key_file} holds no PEM private key")
+        secret = read_key_file(args.key_file, stderr)
     if not key or not secret:
         raise ccxt.ArgumentsRequired(
             "set BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file), or try --demo to see it on a simulator"
@@ -126,6 +149,28 @@ def exchange_for(args: argparse.Namespace, stderr: TextIO) -> Iterator[Any]:
 
         point_at(exchange, args.base_url)
     yield exchange
+
+
+def read_key_file(path: str, stderr: Output) -> str:
+    """The PEM private key (RSA or Ed25519) in ``path``, checked before anything is signed with it."""
+    try:
+        with open(path, "rb") as handle:
+            pem = handle.read()
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise ccxt.BadRequest(f"cannot read --key-file {path}: {error.strerror}") from None
+    if b"PRIVATE KEY" not in pem:
+        raise ccxt.BadRequest(f"--key-file {path} holds no PEM private key")
+    problem = None
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        problem = type(error).__name__
+    if problem is not None or not isinstance(key, (rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
+        raise ccxt.BadRequest(f"--key-file {path} is not a usable unencrypted RSA or Ed25519 PEM private key")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        stderr.line(f"papi-cancel-all: warning: --key-file {path} is readable by other users; chmod 600 it")
+    return pem.decode()
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -149,7 +194,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def run(args: argparse.Namespace, stdout: Output, stderr: Output) -> int:
     if args.all == bool(args.symbols):
         raise ccxt.ArgumentsRequired("give one or more symbols, or --all (not both)")
     params = params_from(args)
@@ -164,7 +209,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
                 results, failures = partial.canceled, partial.errors
     show(results, args, stdout)
     for symbol, error in failures.items():
-        print(f"papi-cancel-all: {symbol}: {type(error).__name__}: {error}", file=stderr)
+        stderr.line(f"papi-cancel-all: {symbol}: {type(error).__name__}: {error}")
     return exit_code(next(iter(failures.values()))) if failures else DONE
 
 
@@ -176,37 +221,36 @@ def dry_run(exchange: Any, symbols: list[str] | None, params: dict[str, Any]) ->
     return results
 
 
-def show(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, stdout: TextIO) -> None:
+def show(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, stdout: Output) -> None:
     if args.json:
-        json.dump(results, stdout, indent=2, default=str)
-        stdout.write("\n")
+        stdout.line(json.dumps(results, indent=2, default=str))
         return
     if not results:
-        print("no open margin orders" + (" (simulation)" if args.demo else ""), file=stdout)
+        stdout.line("no open margin orders" + (" (simulation)" if args.demo else ""))
     verb = "would cancel (dry run, nothing canceled)" if args.dry_run else "canceled"
     for symbol, orders in results.items():
-        print(f"{symbol}: {verb} {len(orders)} order(s){' (simulation)' if args.demo else ''}", file=stdout)
+        stdout.line(f"{symbol}: {verb} {len(orders)} order(s){' (simulation)' if args.demo else ''}")
         if orders:
-            print(table(orders), file=stdout)
+            stdout.line(table(orders))
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    out, err = Output(stdout or sys.stdout), Output(stderr or sys.stderr)
     args = parser().parse_args(argv)
-    progress = Progress(stderr)
+    progress = Progress(err)
     manager = papi_plugin.plugin_manager()
     manager.register(progress, name="papi-cancel-all-progress")
     secrets = tuple(s for s in (os.environ.get("BINANCE_API_KEY"), os.environ.get("BINANCE_API_SECRET")) if s)
     try:
-        return run(args, stdout, stderr)
+        return run(args, out, err)
     except ccxt.BaseError as error:
-        print(f"papi-cancel-all: {type(error).__name__}: {redact(str(error), secrets)}", file=stderr)
+        err.line(f"papi-cancel-all: {type(error).__name__}: {redact(str(error), secrets)}")
         return exit_code(error)
     except KeyboardInterrupt:
-        print("papi-cancel-all: interrupted; some orders may have been canceled", file=stderr)
+        err.line("papi-cancel-all: interrupted; some orders may have been canceled")
         return 130
     except Exception as error:  # a bug: still one line, still no secret
-        print(f"papi-cancel-all: internal error: {type(error).__name__}: {redact(str(error), secrets)}", file=stderr)
+        err.line(f"papi-cancel-all: internal error: {type(error).__name__}: {redact(str(error), secrets)}")
         return INTERNAL
     finally:
         manager.unregister(progress)

@@ -37,8 +37,9 @@ def margin_orders_canceled(exchange: Any, symbol: str, orders: list[dict[str, An
 
     Called after every successful ``cancel_all_margin_orders`` with the unified ``symbol`` and the
     ccxt unified orders it canceled (possibly ``[]``), so a framework can update its order state.
-    The orders are the ones returned to the caller: treat them as read-only. An exception raised
-    here propagates to the caller of ``cancel_all_margin_orders``.
+    The orders are the ones returned to the caller: treat them as read-only. Also called, before the
+    error is raised, with what a failed call had canceled. An exception raised here is logged at WARNING
+    with the plugin's name and ignored: an observer never aborts a cancel or loses its result.
     """
 
 
@@ -48,5 +49,6 @@ def before_retry(exchange: Any, symbol: str, attempt: int, error: Exception, del
 
     ``attempt`` is the 1-based number of the attempt that just failed, ``error`` the ccxt error it
     failed with (its message holds no key or signature) and ``delay`` the seconds about to be slept
-    before the next attempt. Called in the caller's thread or task; must not block for long.
+    before the next attempt. Called in the caller's thread or task; must not block for long. An
+    exception raised here is logged at WARNING with the plugin's name and ignored.
     """

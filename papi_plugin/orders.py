@@ -97,14 +97,30 @@ def unified_orders(exchange: Any, response: Any, market: dict[str, Any]) -> list
 
 
 def open_orders(exchange: Any, market: dict[str, Any], orders: list[Any], lists: list[Any]) -> list[Order]:
-    """Unified open orders of ``market``; a leg of an open order list gets its list context too."""
-    contexts = {
-        str(x.get("orderListId")): {key: value for key, value in x.items() if key not in LEG_KEYS} for x in lists
-    }
+    """Unified open orders of ``market``; a leg of an open order list gets its list context too.
+
+    A leg is found by its id in the list's own ``orders`` entries, as Binance documents the open order
+    lists (an open order's ``orderListId`` is used too, when there is one).
+    """
+    contexts: dict[str, dict[str, Any]] = {}
+    for order_list in lists:
+        if not isinstance(order_list, dict):
+            raise ccxt.BadResponse(f"binance open order lists answer holds a malformed entry: {order_list!r:.200}")
+        context = {key: value for key, value in order_list.items() if key not in LEG_KEYS}
+        contexts[f"list {order_list.get('orderListId')}"] = context
+        legs = order_list.get("orders")
+        for leg in legs if isinstance(legs, list) else []:
+            if isinstance(leg, dict):
+                contexts[str(leg.get("orderId"))] = context
     unified: list[Order] = []
-    for raw in orders:
-        _require_order_fields(raw)
-        order: Order = exchange.parse_order(raw, _market_for(exchange, raw, market))
-        order["orderList"] = contexts.get(str(raw.get("orderListId", "-1")))
-        unified.append(order)
-    return unified
+    try:
+        for raw in orders:
+            _require_order_fields(raw)
+            order: Order = exchange.parse_order(raw, _market_for(exchange, raw, market))
+            order["orderList"] = contexts.get(str(raw["orderId"])) or contexts.get(f"list {raw.get('orderListId')}")
+            unified.append(order)
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as malformed:
+        problem = f"{malformed!r:.200}"
+    else:
+        return unified
+    raise ccxt.BadResponse(f"binance open orders answer could not be parsed: {problem}")

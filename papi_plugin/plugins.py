@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import logging
+import os
 import threading
 from typing import Any, TypeVar
 
@@ -9,27 +12,70 @@ import pluggy
 
 from papi_plugin import binance_pm, hookspecs
 
-_manager: pluggy.PluginManager | None = None
+DISABLE_AUTOLOAD = "PAPI_PLUGIN_DISABLE_AUTOLOAD"  # set (to anything but "" or "0"): no entry-point plugins
+BUILT_IN = "binance_portfolio_margin"
+
+log = logging.getLogger("papi_plugin")
+_manager: PluginManager | None = None
 _manager_lock = threading.Lock()
 
 ExchangeT = TypeVar("ExchangeT")
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, refusing a plugin whose hook does not match its spec with a one-line error."""
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        try:
+            return super().register(plugin, name)
+        except pluggy.PluginValidationError as error:
+            problem = " ".join(str(error).split())
+            refused = pluggy.PluginValidationError(error.plugin, f"papi_plugin refused plugin {name!r}: {problem}")
+        raise refused
+
+
+def autoload_disabled() -> bool:
+    return os.environ.get(DISABLE_AUTOLOAD, "") not in ("", "0")
+
+
 def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide manager: specs added, entry-point plugins loaded, built-in adapter registered."""
+    """The process-wide manager: specs added, entry-point plugins loaded, built-in adapter registered.
+
+    A plugin that cannot be loaded or does not match the specs is left out with an ERROR log line naming
+    it: a broken plugin never takes the kill switch down with it.
+    """
     global _manager
     if _manager is not None:  # the common case: no lock on every call
         return _manager
     with _manager_lock:
         if _manager is None:
-            manager = pluggy.PluginManager(hookspecs.PROJECT)
+            manager = PluginManager(hookspecs.PROJECT)
             manager.add_hookspecs(hookspecs)
-            manager.load_setuptools_entrypoints(hookspecs.PROJECT)
-            # Running from a source tree without installed metadata still gets the built-in adapter.
-            if not manager.is_registered(binance_pm):
-                manager.register(binance_pm, name="binance_portfolio_margin")
+            if not autoload_disabled():
+                load_entry_points(manager)
+            if not manager.is_registered(binance_pm):  # running from a source tree without installed metadata
+                manager.register(binance_pm, name=BUILT_IN)
             _manager = manager
         return _manager
+
+
+def load_entry_points(manager: PluginManager) -> None:
+    for entry_point in importlib.metadata.entry_points(group=hookspecs.PROJECT):
+        if manager.get_plugin(entry_point.name) is not None or manager.is_blocked(entry_point.name):
+            continue
+        try:
+            manager.register(entry_point.load(), name=entry_point.name)
+        except Exception as error:
+            log.error("papi_plugin: plugin %r not loaded: %s", entry_point.name, " ".join(str(error).split()))
+
+
+def installed_plugins() -> list[tuple[str, str, str]]:
+    """(name, package, version) of each plugin installed under the ``papi_plugin`` entry-point group."""
+    found = []
+    for entry_point in importlib.metadata.entry_points(group=hookspecs.PROJECT):
+        dist = entry_point.dist
+        found.append((entry_point.name, dist.name if dist else "?", dist.version if dist else "?"))
+    return sorted(found)
 
 
 def camel_case(name: str) -> str:
