@@ -232,3 +232,63 @@ def test_unreadable_key_file_exits_2(cli: Cli, tmp_path: Any) -> None:
     result = cli("BTC/USDT", "--key-file", str(tmp_path / "missing.pem"), key="some-key", secret=None)
     assert result.returncode == 2 and "--key-file" in result.stderr
     assert_clean(result)
+
+
+def test_an_unusable_pem_key_exits_2(cli: Cli, seeded_sim: Simulator, tmp_path: Any) -> None:
+    key_file = tmp_path / "broken.pem"
+    key_file.write_text("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
+    key_file.chmod(0o600)
+    result = cli("BTC/USDT", "--key-file", str(key_file), "--base-url", seeded_sim.url, key="some-key", secret=None)
+    assert result.returncode == 2 and "not a usable" in result.stderr
+    assert seeded_sim.requests == []
+    assert_clean(result)
+
+
+def test_a_key_file_others_can_read_is_warned_about(cli: Cli, seeded_sim: Simulator, tmp_path: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    private = Ed25519PrivateKey.generate()
+    key_file = tmp_path / "ed25519.pem"
+    key_file.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    key_file.chmod(0o644)
+    seeded_sim.add_public_key("ed25519-cli-key", private.public_key())
+    result = cli(
+        "BTC/USDT", "--key-file", str(key_file), "--base-url", seeded_sim.url, key="ed25519-cli-key", secret=None
+    )
+    assert result.returncode == 0
+    assert "readable by other users" in result.stderr
+
+
+def test_dry_run_on_a_malformed_open_order_exits_with_a_ccxt_error(cli: Cli, seeded_sim: Simulator) -> None:
+    seeded_sim.inject("GET /papi/v1/margin/openOrders", Fault.answer('[{"symbol": "BTCUSDT"}]'))
+    result = cli("BTC/USDT", "--dry-run", "--base-url", seeded_sim.url)
+    assert result.returncode == 5 and "BadResponse" in result.stderr
+    assert_clean(result)
+
+
+def test_a_closed_pipe_never_stops_the_cancel(seeded_sim: Simulator) -> None:
+    """``papi-cancel-all ... 2>&1 | head -1``: every symbol is canceled, the exit code is the documented one."""
+    seeded_sim.place("ETHUSDT", "SELL", "LIMIT", "1", "5000")
+    seeded_sim.place("BNBUSDT", "SELL", "LIMIT", "1", "500")
+    seeded_sim.inject(CANCEL_ALL, Fault.server_error(503))  # a retry message to write into the closed pipe
+    env = {**os.environ, "BINANCE_API_KEY": TEST_API_KEY, "BINANCE_API_SECRET": TEST_SECRET}
+    command = [
+        sys.executable,
+        "-m",
+        "papi_plugin.cli",
+        "BTC/USDT",
+        "ETH/USDT",
+        "BNB/USDT",
+        "--base-url",
+        seeded_sim.url,
+    ]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    assert child.stdout is not None
+    child.stdout.close()  # the reader is gone before the first line
+    assert child.wait(timeout=60) == 0
+    assert seeded_sim.open_orders() == []
