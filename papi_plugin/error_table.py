@@ -73,8 +73,15 @@ TRANSPORT_ERROR = Rule(Action.RETRY, None)  # no answer at all: connection refus
 UNREADABLE = Rule(Action.RAISE, ccxt.BadResponse)  # an answer that is neither JSON nor a known error
 
 # ccxt raises ExchangeError for a body cut short (aiohttp's ClientPayloadError, requests'
-# ChunkedEncodingError without "Connection broken"): nothing was answered, so it is transport.
-CUT_SHORT_CAUSES = {"ClientPayloadError", "ChunkedEncodingError", "ContentDecodingError", "ServerDisconnectedError"}
+# ChunkedEncodingError without "Connection broken") and for a status line that is not HTTP (aiohttp's
+# ClientResponseError; requests gives a ConnectionError, a NetworkError): nothing usable came back.
+NO_ANSWER_CAUSES = {
+    "ClientPayloadError",
+    "ClientResponseError",
+    "ChunkedEncodingError",
+    "ContentDecodingError",
+    "ServerDisconnectedError",
+}
 
 RETRY_AFTER_FLOOR = 1.0  # seconds: a missing, zero, negative or past Retry-After never makes a hot loop
 RETRY_AFTER_CEILING = 3 * 24 * 3600.0  # Binance's longest IP ban: an absurd Retry-After never closes for good
@@ -191,7 +198,7 @@ def is_transport_failure(raised: ccxt.BaseError) -> bool:
     if isinstance(raised, ccxt.NetworkError) and not isinstance(raised, ccxt.DDoSProtection):
         return True
     cause = raised.__cause__
-    return cause is not None and type(cause).__name__ in CUT_SHORT_CAUSES
+    return cause is not None and type(cause).__name__ in NO_ANSWER_CAUSES
 
 
 def classify(

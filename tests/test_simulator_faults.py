@@ -31,6 +31,7 @@ OUTCOMES: dict[str, tuple[Fault, type[Exception] | None, int]] = {
     "code-1021": (Fault.clock(), None, 2),
     "dropped-mid-answer": (Fault.drop(), None, 2),
     "disconnected": (Fault.disconnect(), None, 2),
+    "garbage-status-line": (Fault.garbage(), None, 2),
     "truncated-body": (Fault.truncate(), ccxt.BadResponse, 1),
     "code-2015": (Fault.error(-2015, 401), ccxt.AuthenticationError, 1),
     "code-1121": (Fault.error(-1121), ccxt.BadSymbol, 1),

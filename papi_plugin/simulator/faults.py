@@ -33,6 +33,8 @@ class Reply(Protocol):
 
     def cut_connection(self) -> None: ...
 
+    def send_raw(self, data: bytes) -> None: ...
+
     def ban(self, seconds: float) -> ApiError: ...
 
 
@@ -94,6 +96,11 @@ class Fault:
     def answer(cls, body: str, status: int = 200) -> Fault:
         """Answer with exactly this JSON ``body`` (e.g. ``"[]"``, or a dict where a list belongs)."""
         return Answer(body, status)
+
+    @classmethod
+    def garbage(cls) -> Fault:
+        """A status line that is not HTTP, as a broken proxy sends."""
+        return Garbage()
 
     @classmethod
     def disconnect(cls) -> Fault:
@@ -169,6 +176,14 @@ class Banned(Fault):
     def play(self, reply: Reply) -> int | None:
         reply.send_error_answer(reply.ban(self.retry_after))
         return 418
+
+
+@dataclass(frozen=True)
+class Garbage(Fault):
+    def play(self, reply: Reply) -> int | None:
+        reply.send_raw(b"HTTP/1.1 2OO NOT-A-STATUS\r\nGarbage\r\n\r\n[]")
+        reply.cut_connection()
+        return 0
 
 
 @dataclass(frozen=True)

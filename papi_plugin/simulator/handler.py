@@ -112,6 +112,9 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.sim.limits.count_rate_limited()
         self.send_json(error.status, {"code": error.code, "msg": error.msg}, error.headers)
 
+    def send_raw(self, data: bytes) -> None:
+        self.wfile.write(data)
+
     def cut_connection(self) -> None:
         self.wfile.flush()
         self.connection.shutdown(socket.SHUT_RDWR)
