@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import ccxt
@@ -41,6 +42,7 @@ CANCEL, MANY, OPEN, DISCOVER = (
     "open_margin_orders",
     "symbols_with_open_orders",
 )
+SYMBOL_THREADS = 8  # a sync many-symbol call's symbols in flight at once (async runs them all as tasks)
 T = TypeVar("T")
 
 
@@ -71,11 +73,12 @@ class SyncCanceller(Canceller):
 
     @only_ccxt_errors
     def cancel_all_margin_orders_many(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
-        """Cancel every open cross-margin order on each symbol, in order; ``None``: every symbol with any.
+        """Cancel every open cross-margin order on each symbol; ``None``: every symbol with any.
 
-        Returns ``{symbol: orders}``. One symbol's failure does not stop the others: when any failed,
-        ``CancelManyFailed`` (a ``ccxt.OperationFailed``) is raised after all were tried, naming each failed
-        symbol with its error and carrying the orders canceled on the others.
+        The symbols run concurrently on a few threads, within one deadline and the IP's weight budget, so
+        one hung symbol never holds up the others. Returns ``{symbol: orders}``. One symbol's failure does
+        not stop the others: when any failed, ``CancelManyFailed`` (a ``ccxt.OperationFailed``) is raised
+        after all were tried, naming each failed symbol with its error and carrying every canceled order.
         """
         wanted = symbols_argument(symbols, MANY)
         call = self.begin(MANY, params)
@@ -84,7 +87,10 @@ class SyncCanceller(Canceller):
             targets = [market["id"] for market in margin_markets(self.exchange, wanted, MANY)]
         else:
             targets = self.drive(flows.discover(self.exchange, call.options), call)
-        return many_outcome([self.settle(market_id, call) for market_id in targets])
+        if len(targets) <= 1:
+            return many_outcome([self.settle(market_id, call) for market_id in targets])
+        with ThreadPoolExecutor(min(SYMBOL_THREADS, len(targets)), thread_name_prefix="papi-plugin-symbol") as pool:
+            return many_outcome(list(pool.map(lambda market_id: self.settle(market_id, call), targets)))
 
     @only_ccxt_errors
     def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
@@ -161,7 +167,7 @@ class SyncCanceller(Canceller):
         failure = None
         with transport.answers() as kept:
             try:
-                response = transport.send(self.exchange, request.endpoint, request.params)
+                response = transport.send(self.exchange, request.endpoint, request.params, self.time_left(call))
             except ccxt.BaseError as error:
                 failure = self.failure(call, request, tries, kept, error)
             finally:
@@ -283,7 +289,9 @@ class AsyncCanceller(Canceller):
         failure = None
         with transport.answers() as kept:
             try:
-                response = await transport.send_async(self.exchange, request.endpoint, request.params)
+                response = await transport.send_async(
+                    self.exchange, request.endpoint, request.params, self.time_left(call)
+                )
             except ccxt.BaseError as error:
                 failure = self.failure(call, request, tries, kept, error)
             finally:

@@ -34,6 +34,7 @@ log = logging.getLogger("papi_plugin")
 # ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
 URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
 
+FIRST_ATTEMPT_SECONDS = 1.0  # the call's first attempt waits this long at least, whatever maxElapsed says
 T = TypeVar("T")
 Outcome = tuple[str, "list[Order] | ccxt.BaseError"]  # (unified symbol, its orders or its error)
 
@@ -85,6 +86,11 @@ class Canceller:
         """Count an attempt; once the call's deadline has passed, none starts (but the call's very first)."""
         tries.attempts += 1
         call.deadline.start_attempt(self.context(call, request))
+
+    def time_left(self, call: Call) -> float:
+        """How long an attempt may wait for its answer: what is left of the call (the first gets at least 1 s)."""
+        left = call.deadline.left()
+        return left if call.deadline.attempts > 1 else max(left, FIRST_ATTEMPT_SECONDS)
 
     def gate_wait(self, call: Call, request: Request) -> float:
         """Seconds to wait for the ban gate before sending; raises when it must not be waited out."""

@@ -57,6 +57,7 @@ class SimulatedExchange:
         self.limits = Limits(weight_limit, window_seconds, ban_after, ban_seconds, clock)
         self.book = Book()
         self.requests: list[SeenRequest] = []
+        self.stopping = threading.Event()  # set by stop(): every scripted wait ends at once
         self._faults: dict[str, collections.deque[Fault | None]] = collections.defaultdict(collections.deque)
         self._faults_lock = threading.Lock()
 

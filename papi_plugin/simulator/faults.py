@@ -7,7 +7,6 @@ alters it and lets the simulator answer as usual (``play`` returns None).
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
@@ -34,6 +33,10 @@ class Reply(Protocol):
     def cut_connection(self) -> None: ...
 
     def send_raw(self, data: bytes) -> None: ...
+
+    def pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` (cut short when the simulator stops); False if it stopped meanwhile."""
+        ...
 
     def ban(self, seconds: float) -> ApiError: ...
 
@@ -98,6 +101,11 @@ class Fault:
         return Answer(body, status)
 
     @classmethod
+    def drip(cls, every: float = 0.2) -> Fault:
+        """A 200 whose body comes one byte every ``every`` seconds (each read is quick; the whole is not)."""
+        return Drip(every)
+
+    @classmethod
     def garbage(cls) -> Fault:
         """A status line that is not HTTP, as a broken proxy sends."""
         return Garbage()
@@ -114,7 +122,7 @@ class Delay(Fault):
     early: ClassVar[bool] = True
 
     def play(self, reply: Reply) -> int | None:
-        time.sleep(self.seconds)
+        reply.pause(self.seconds)
         return None
 
 
@@ -176,6 +184,20 @@ class Banned(Fault):
     def play(self, reply: Reply) -> int | None:
         reply.send_error_answer(reply.ban(self.retry_after))
         return 418
+
+
+@dataclass(frozen=True)
+class Drip(Fault):
+    every: float
+
+    def play(self, reply: Reply) -> int | None:
+        body = b"[]" + b" " * 200
+        reply.send_body(200, b"", length=len(body))
+        for byte in body:
+            if not reply.pause(self.every):
+                break
+            reply.send_raw(bytes([byte]))
+        return 200
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -64,7 +63,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         sim.requests.append(seen)
         try:
             if sim.latency:
-                time.sleep(sim.latency)
+                self.pause(sim.latency)
             if fault is not None and fault.early and (status := fault.play(self)) is not None:
                 seen.status = status
                 return
@@ -82,6 +81,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.send_json(200, route(sim, params))
         except ApiError as error:
             self.send_error_answer(error)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up on this answer
+            self.close_connection = True
 
     # -- what a route or a fault answers with (the ``Reply`` a fault plays on)
 
@@ -114,6 +115,10 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def send_raw(self, data: bytes) -> None:
         self.wfile.write(data)
+        self.wfile.flush()
+
+    def pause(self, seconds: float) -> bool:
+        return not self.sim.stopping.wait(seconds)
 
     def cut_connection(self) -> None:
         self.wfile.flush()

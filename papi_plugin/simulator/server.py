@@ -49,6 +49,7 @@ class Simulator(SimulatedExchange):
     # -- lifecycle
 
     def start(self) -> Simulator:
+        self.stopping.clear()
         simulator = self
 
         class Handler(RequestHandler):
@@ -62,6 +63,7 @@ class Simulator(SimulatedExchange):
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()  # joins the handler threads
