@@ -29,6 +29,8 @@ class Order:
     iceberg_qty: str | None = None
     order_list_id: int = -1
     time: int = 0
+    status: str = "NEW"
+    update_time: int = 0
 
     def report(self, status: str, client_order_id: str | None = None) -> dict[str, Any]:
         """The order as Binance reports it; ``client_order_id`` is a cancel request's own id, when given."""
@@ -65,6 +67,7 @@ class OrderList:
     order_ids: list[int]
     contingency_type: str = "OCO"
     time: int = 0
+    status: str = "EXEC_STARTED"  # listStatusType: ALL_DONE once canceled
 
 
 @dataclass
@@ -74,27 +77,31 @@ class Book:
     lock: threading.Lock = field(default_factory=threading.Lock)
     orders: dict[int, Order] = field(default_factory=dict)
     lists: dict[int, OrderList] = field(default_factory=dict)
+    history: dict[int, Order] = field(default_factory=dict)  # every order ever placed, by id (its last state)
+    list_history: dict[int, OrderList] = field(default_factory=dict)
     order_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
     list_ids: Iterator[int] = field(default_factory=lambda: itertools.count(5000))
 
     def place(self, order: Order) -> Order:
         with self.lock:
             if order.order_id < 0:
-                order.order_id = next(i for i in self.order_ids if i not in self.orders)
-            self.orders[order.order_id] = order
+                order.order_id = next(i for i in self.order_ids if i not in self.history)
+            order.update_time = order.update_time or order.time
+            self.orders[order.order_id] = self.history[order.order_id] = order
             return order
 
     def place_list(self, order_list: OrderList, legs: list[Order]) -> OrderList:
         with self.lock:
             if order_list.order_list_id < 0:
-                order_list.order_list_id = next(i for i in self.list_ids if i not in self.lists)
+                order_list.order_list_id = next(i for i in self.list_ids if i not in self.list_history)
             for leg in legs:
                 if leg.order_id < 0:
-                    leg.order_id = next(i for i in self.order_ids if i not in self.orders)
+                    leg.order_id = next(i for i in self.order_ids if i not in self.history)
                 leg.order_list_id = order_list.order_list_id
-                self.orders[leg.order_id] = leg
+                leg.update_time = leg.update_time or leg.time
+                self.orders[leg.order_id] = self.history[leg.order_id] = leg
                 order_list.order_ids.append(leg.order_id)
-            self.lists[order_list.order_list_id] = order_list
+            self.lists[order_list.order_list_id] = self.list_history[order_list.order_list_id] = order_list
             return order_list
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
@@ -108,7 +115,7 @@ class Book:
     def list_status(self, order_list: OrderList, status: str, order_status: str, leg_status: str) -> dict[str, Any]:
         """An order list as Binance reports it (``orders`` and ``orderReports`` for its legs)."""
         with self.lock:
-            legs = [self.orders[i] for i in order_list.order_ids if i in self.orders]
+            legs = [self.history[i] for i in order_list.order_ids if i in self.history]
         return list_entry(order_list, legs, status, order_status, [o.report(leg_status) for o in legs])
 
     def cancel_all(self, symbol: str, now: int) -> list[dict[str, Any]]:
@@ -118,15 +125,32 @@ class Book:
             lists = [x for x in self.lists.values() if x.symbol == symbol]
             in_lists = {i for order_list in lists for i in order_list.order_ids}
             for order in [o for o in self.orders.values() if o.symbol == symbol and o.order_id not in in_lists]:
+                self.close(order, now)
                 answer.append(order.report("CANCELED", new_client_id()))
-                del self.orders[order.order_id]
             for order_list in lists:
-                legs = [self.orders.pop(i) for i in order_list.order_ids if i in self.orders]
+                legs = [self.orders[i] for i in order_list.order_ids if i in self.orders]
+                for leg in legs:
+                    self.close(leg, now)
                 del self.lists[order_list.order_list_id]
-                order_list.time = now
+                order_list.time, order_list.status = now, "ALL_DONE"
                 reports = [o.report("CANCELED", new_client_id()) for o in legs]
                 answer.append(list_entry(order_list, legs, "ALL_DONE", "ALL_DONE", reports))
             return answer
+
+    def close(self, order: Order, now: int, status: str = "CANCELED") -> None:
+        """Take an open order off the book; it stays in the history with its final status."""
+        del self.orders[order.order_id]
+        order.status, order.update_time = status, now
+
+    def all_orders(self, symbol: str, limit: int) -> list[Order]:
+        """The symbol's most recent orders, open or not, oldest first (as Binance lists them)."""
+        with self.lock:
+            mine = sorted((o for o in self.history.values() if o.symbol == symbol), key=lambda o: o.order_id)
+            return mine[-limit:]
+
+    def all_lists(self, limit: int) -> list[OrderList]:
+        with self.lock:
+            return sorted(self.list_history.values(), key=lambda x: x.order_list_id)[-limit:]
 
 
 def list_entry(

@@ -34,6 +34,10 @@ class Reply(Protocol):
 
     def send_raw(self, data: bytes) -> None: ...
 
+    def perform(self) -> object:
+        """Do what the request asks, as the exchange would, without answering yet (raises ``ApiError``)."""
+        ...
+
     def pause(self, seconds: float) -> bool:
         """Wait ``seconds`` (cut short when the simulator stops); False if it stopped meanwhile."""
         ...
@@ -89,6 +93,11 @@ class Fault:
     def drop(cls) -> Fault:
         """Send the status line, headers and half the body, then cut the connection."""
         return Drop()
+
+    @classmethod
+    def answer_lost(cls) -> Fault:
+        """Do what the request asks (cancel the orders), then cut the connection before the answer."""
+        return AnswerLost()
 
     @classmethod
     def truncate(cls) -> Fault:
@@ -215,6 +224,14 @@ class Drop(Fault):
         reply.send_body(200, body[: len(body) // 2], length=len(body))  # announces bytes that never come
         reply.cut_connection()
         return 200
+
+
+@dataclass(frozen=True)
+class AnswerLost(Fault):
+    def play(self, reply: Reply) -> int | None:
+        reply.perform()
+        reply.cut_connection()
+        return 0
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
     seen: SeenRequest | None = None
     used_weight = 0
+    request_line: tuple[str, str, dict[str, str]] = ("", "", {})
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: a test suite runs thousands
         return
@@ -57,6 +58,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         params = dict(urllib.parse.parse_qsl(raw_params, keep_blank_values=True))
         endpoint = f"{self.command} {split.path}"
         fault = sim.next_fault(endpoint)
+        self.request_line = (split.path, raw_params, params)
         kept = {k: v for k, v in params.items() if k != "signature"}
         # Counted before answering: a client that got its answer sees its request counted.
         self.seen = seen = SeenRequest(self.command, split.path, kept, 0, raw_params, self.headers.get("X-MBX-APIKEY"))
@@ -73,16 +75,21 @@ class RequestHandler(BaseHTTPRequestHandler):
             if fault is not None and not fault.early and (status := fault.play(self)) is not None:
                 seen.status = status
                 return
-            route = ROUTES.get((self.command, split.path))
-            if route is None:
-                raise ApiError(404, -1000, f"Unknown endpoint {endpoint}")
-            if split.path.startswith(SIGNED_PREFIXES):
-                sim.keys.authenticate(self.headers.get("X-MBX-APIKEY"), raw_params, params, sim.server_time())
-            self.send_json(200, route(sim, params))
+            self.send_json(200, self.perform())
         except ApiError as error:
             self.send_error_answer(error)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up on this answer
             self.close_connection = True
+
+    def perform(self) -> Any:
+        """Check the request and do what it asks; the answer to send (raises ``ApiError``)."""
+        path, raw_params, params = self.request_line
+        route = ROUTES.get((self.command, path))
+        if route is None:
+            raise ApiError(404, -1000, f"Unknown endpoint {self.command} {path}")
+        if path.startswith(SIGNED_PREFIXES):
+            self.sim.keys.authenticate(self.headers.get("X-MBX-APIKEY"), raw_params, params, self.sim.server_time())
+        return route(self.sim, params)
 
     # -- what a route or a fault answers with (the ``Reply`` a fault plays on)
 

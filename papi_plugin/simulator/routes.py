@@ -29,7 +29,10 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("GET", "/papi/v1/margin/openOrders"): 5,
     ("GET", "/papi/v1/margin/openOrderList"): 5,
     ("DELETE", "/papi/v1/margin/allOpenOrders"): 5,
+    ("GET", "/papi/v1/margin/allOrders"): 100,
+    ("GET", "/papi/v1/margin/allOrderList"): 100,
 }
+HISTORY_LIMIT = 500  # allOrders and allOrderList: "Default 500; max 500"
 
 
 def weight(sim: SimulatedExchange, method: str, path: str, params: dict[str, str]) -> int:
@@ -130,6 +133,35 @@ def open_order_lists(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return [{k: v for k, v in status.items() if k != "orderReports"} for status in statuses]
 
 
+def limit_param(params: dict[str, str]) -> int:
+    limit = params.get("limit", str(HISTORY_LIMIT))
+    if not limit.isdigit() or not 1 <= int(limit) <= HISTORY_LIMIT:
+        raise ApiError(400, -1102, missing("limit"))
+    return int(limit)
+
+
+def all_orders(sim: SimulatedExchange, params: dict[str, str]) -> Any:
+    symbol = symbol_param(sim, params)
+    assert symbol is not None
+    start, end = int(params.get("startTime", 0)), int(params.get("endTime", 2**62))
+    return [
+        {**order.report(order.status), "time": order.time, "updateTime": order.update_time, "isWorking": False}
+        for order in sim.book.all_orders(symbol, limit_param(params))
+        if start <= order.time <= end
+    ]
+
+
+def all_order_lists(sim: SimulatedExchange, params: dict[str, str]) -> Any:
+    start, end = int(params.get("startTime", 0)), int(params.get("endTime", 2**62))
+    answer = []
+    for order_list in sim.book.all_lists(limit_param(params)):
+        if start <= order_list.time <= end:
+            done = order_list.status == "ALL_DONE"
+            status = sim.book.list_status(order_list, order_list.status, "ALL_DONE" if done else "EXECUTING", "")
+            answer.append({k: v for k, v in status.items() if k != "orderReports"})
+    return answer
+
+
 def cancel_all(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     symbol = symbol_param(sim, params)
     assert symbol is not None
@@ -174,4 +206,6 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/papi/v1/margin/openOrders"): open_orders,
     ("GET", "/papi/v1/margin/openOrderList"): open_order_lists,
     ("DELETE", "/papi/v1/margin/allOpenOrders"): cancel_all,
+    ("GET", "/papi/v1/margin/allOrders"): all_orders,
+    ("GET", "/papi/v1/margin/allOrderList"): all_order_lists,
 }
