@@ -193,8 +193,13 @@ def sim(fake_time: FakeTime | None) -> Iterator[Simulator]:
 
 @pytest.fixture
 def sim_exchange(mode: str, sim: Simulator) -> Iterator[tuple[Any, Runner]]:
-    """A papi_plugin-extended binance on the simulator, sync or async, throttle on as by default."""
+    """A papi_plugin-extended binance on the simulator, sync or async, throttle on as by default.
+
+    ccxt's own throttle (which paces market loading, 50 ms a request) runs at 1 ms a request here: every
+    test loads markets, and test_many.py checks the throttle itself.
+    """
     runner = Runner()
-    exchange = sim.attach(papi_plugin.extend(binance(mode, {"apiKey": sim.api_key, "secret": sim.secret})))
+    config = {"apiKey": sim.api_key, "secret": sim.secret, "rateLimit": 1}
+    exchange = sim.attach(papi_plugin.extend(binance(mode, config)))
     yield exchange, runner
     runner.close([exchange])

@@ -152,13 +152,13 @@ def test_a_minutes_worth_at_full_speed_sees_no_429_sync(fake_time: FakeTime) -> 
 @pytest.mark.realtime
 async def test_a_minutes_worth_at_full_speed_sees_no_429_async() -> None:
     # Concurrent tasks against real windows (a fake clock would race ahead of requests in flight):
-    # a scaled minute of 100 weight per 0.5 s; 50 concurrent cancels (250 weight) need three windows.
-    with Simulator(weight_limit=100, window_seconds=0.5) as sim:
+    # a scaled minute of 100 weight per 0.3 s; 50 concurrent cancels (250 weight) need three windows.
+    with Simulator(weight_limit=100, window_seconds=0.3) as sim:
         exchange = sim.attach(papi_plugin.extend(binance("async", {"apiKey": sim.api_key, "secret": sim.secret})))
         small_minute(sim, exchange)
         try:
             await exchange.load_markets()
-            await asyncio.sleep(0.5 - time.time() % 0.5 + 0.01)  # a fresh window
+            await asyncio.sleep(0.3 - time.time() % 0.3 + 0.01)  # a fresh window
             started = time.monotonic()
             results = await asyncio.gather(*(exchange.cancel_all_margin_orders("BTC/USDT") for _ in range(50)))
             elapsed = time.monotonic() - started
@@ -166,7 +166,7 @@ async def test_a_minutes_worth_at_full_speed_sees_no_429_async() -> None:
             await exchange.close()
         assert results == [[]] * 50
         assert sim.rate_limited_answers == 0
-        assert elapsed >= 0.5  # it had to wait for a new window at least once
+        assert elapsed >= 0.3  # it had to wait for a new window at least once
 
 
 def test_weight_used_by_others_on_the_ip_is_respected(fake_time: FakeTime) -> None:
