@@ -28,6 +28,7 @@ from papi_plugin.decisions import (
     many_outcome,
     nothing_open,
     only_ccxt_errors,
+    settled,
 )
 from papi_plugin.errors import Order, canceled_before
 from papi_plugin.flows import Flow, Request
@@ -116,7 +117,7 @@ class SyncCanceller(Canceller):
 
     def cancel_on(self, market: dict[str, Any], call: Call) -> list[Order]:
         try:
-            orders = self.drive(flows.cancel(self.exchange, market, call.options), call)
+            orders = self.drive(flows.cancel(self.exchange, market, call.options, call.started_ms), call)
         except ccxt.BaseError as error:
             if canceled_before(error):  # what was canceled is reported either way
                 self.announce(market["symbol"], canceled_before(error))
@@ -175,9 +176,9 @@ class SyncCanceller(Canceller):
                     call.ip.weights.answered(request.weight)
         self.observe_weight(call, kept)
         if failure is None:
-            return response
+            return settled(request, tries, response)
         if nothing_open(request, failure):
-            return []
+            return settled(request, tries, [])
         raise failure
 
 
@@ -238,7 +239,7 @@ class AsyncCanceller(Canceller):
 
     async def cancel_on(self, market: dict[str, Any], call: Call) -> list[Order]:
         try:
-            orders = await self.drive(flows.cancel(self.exchange, market, call.options), call)
+            orders = await self.drive(flows.cancel(self.exchange, market, call.options, call.started_ms), call)
         except ccxt.BaseError as error:
             if canceled_before(error):  # what was canceled is reported either way
                 self.announce(market["symbol"], canceled_before(error))
@@ -299,7 +300,7 @@ class AsyncCanceller(Canceller):
                     call.ip.weights.answered(request.weight)
         self.observe_weight(call, kept)
         if failure is None:
-            return response
+            return settled(request, tries, response)
         if nothing_open(request, failure):
-            return []
+            return settled(request, tries, [])
         raise failure

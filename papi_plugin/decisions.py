@@ -19,9 +19,9 @@ import pluggy
 from tenacity import RetryCallState
 
 from papi_plugin import transport
-from papi_plugin.error_table import Action, Answer, classify, header
+from papi_plugin.error_table import Action, Answer, classify, fate_unknown, header
 from papi_plugin.errors import CancelManyFailed, Order, canceled_before
-from papi_plugin.flows import Request
+from papi_plugin.flows import LostAnswer, Request
 from papi_plugin.ip_limits import IpLimits, limits_for
 from papi_plugin.markets import margin_market, unified_symbol
 from papi_plugin.observers import tell
@@ -47,6 +47,7 @@ class Call:
     options: CallOptions
     deadline: Deadline
     ip: IpLimits
+    started_ms: int  # on Binance's clock: orders canceled since then may be recovered from history
 
 
 class Canceller:
@@ -70,7 +71,8 @@ class Canceller:
         self.exchange.check_required_credentials()
         ip.gate.refuse_if_banned(self.clock(), f"{self.exchange.id} {name}")
         self.protect_logs()
-        return Call(name, options, Deadline(self.clock, options.budget.max_elapsed), ip)
+        started_ms = int(self.server_clock() * 1000)
+        return Call(name, options, Deadline(self.clock, options.budget.max_elapsed), ip, started_ms)
 
     def protect_logs(self) -> None:
         """Teach the redacting log filters this exchange's key and secret."""
@@ -118,6 +120,7 @@ class Canceller:
         if verdict.action is Action.RESYNC_CLOCK:
             tries.resyncs += 1
             tries.resync_due = True
+        tries.fate_unknown = tries.fate_unknown or fate_unknown(verdict)
         return Failure(verdict)
 
     def observe_weight(self, call: Call, kept: list[Answer]) -> None:
@@ -214,6 +217,15 @@ def only_ccxt_errors(capability: Callable[..., T]) -> Callable[..., T]:
         raise problem
 
     return sync_capability
+
+
+def settled(request: Request, tries: Tries, response: Any) -> Any:
+    """A request's answer for its flow. A cancel that finds nothing open right after an attempt of unknown
+    fate has most likely lost what that attempt canceled: it says so (``LostAnswer``) so that the flow can
+    recover it from the history. (Had the retry found orders, the lost attempt most likely did nothing.)"""
+    if tries.fate_unknown and request.endpoint == transport.CANCEL_ALL and response == []:
+        return LostAnswer([])
+    return response
 
 
 def nothing_open(request: Request, failure: Failure) -> bool:

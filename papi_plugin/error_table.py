@@ -166,6 +166,15 @@ def retry_after_seconds(answer: Answer, now: float) -> float | None:
     return min(max(seconds, RETRY_AFTER_FLOOR), RETRY_AFTER_CEILING)
 
 
+# Failures retried although Binance says it did not act: the request was refused before execution.
+REFUSED_CODES = {-1001, -1008}  # "unable to process your request", "throttled": "Please try again"
+
+
+def fate_unknown(verdict: Verdict) -> bool:
+    """True when the failed attempt may have been executed: a timeout, a cut connection, a 5xx, -1006, -1007."""
+    return verdict.action is Action.RETRY and verdict.code not in REFUSED_CODES
+
+
 def retry_after_text(seconds: float | None) -> str:
     return "unknown" if seconds is None else f"{seconds:g} s"
 

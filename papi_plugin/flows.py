@@ -16,10 +16,12 @@ import ccxt
 from papi_plugin import transport
 from papi_plugin.errors import NotFlat, carrying_canceled
 from papi_plugin.markets import trading_spot_symbols
-from papi_plugin.orders import Order, unified_orders
+from papi_plugin.orders import Order, recovered_orders, unified_orders
 from papi_plugin.params import CallOptions
 
 ALL_SYMBOLS = "all symbols"
+HISTORY_LIMIT = 500  # the most the history reads return
+RECOVERY_MARGIN_MS = 2000  # clocks differ: history from a little before the call began
 
 
 @dataclass(frozen=True)
@@ -41,19 +43,68 @@ T = TypeVar("T")
 Flow = Generator[Request, Any, T]
 
 
-def cancel(exchange: Any, market: dict[str, Any], options: CallOptions) -> Flow[list[Order]]:
-    """Cancel every open order on ``market``; with ``confirm``, re-read and cancel again until flat."""
+@dataclass(frozen=True)
+class LostAnswer:
+    """What a cancel-all answered after an earlier attempt of unknown fate (a timeout, a cut connection, a
+    5xx): that attempt may have canceled orders whose report was lost. ``found`` is the last answer."""
+
+    found: list[Any]
+
+
+def cancel(exchange: Any, market: dict[str, Any], options: CallOptions, since_ms: int) -> Flow[list[Order]]:
+    """Cancel every open order on ``market``; with ``confirm``, re-read and cancel again until flat.
+
+    ``since_ms`` is when the call began (Binance's clock): what a lost answer held is recovered from the
+    order history from then on.
+    """
     cancel_all = ask(transport.CANCEL_ALL, {**options.sent, "symbol": market["id"]}, market["symbol"])
-    orders = unified_orders(exchange, (yield cancel_all), market)
+    orders = yield from canceled_by(exchange, market, options, (yield cancel_all), since_ms)
     if options.confirm_rounds is None:
         return orders
     confirmation = Confirmation(market["symbol"], options.confirm_rounds, orders)
     try:
         while confirmation.still_open(*(yield from open_on(market, options))):
-            confirmation.add(unified_orders(exchange, (yield cancel_all), market))
+            confirmation.add((yield from canceled_by(exchange, market, options, (yield cancel_all), since_ms)))
     except ccxt.BaseError as error:
         raise carrying_canceled(error, confirmation.orders) from None
     return confirmation.orders
+
+
+def canceled_by(
+    exchange: Any, market: dict[str, Any], options: CallOptions, answer: Any, since_ms: int
+) -> Flow[list[Order]]:
+    """The orders a cancel-all answer reports; after a lost answer, also those the history shows canceled."""
+    if not isinstance(answer, LostAnswer):
+        return unified_orders(exchange, answer, market)
+    listed = unified_orders(exchange, answer.found, market)
+    try:
+        recovered = yield from recover(exchange, market, options, since_ms)
+    except ccxt.BaseError as error:  # the cancel went through; only the report is incomplete
+        raise carrying_canceled(error, listed) from None
+    seen = {order["id"] for order in listed}
+    return listed + [order for order in recovered if order["id"] not in seen]
+
+
+def recover(exchange: Any, market: dict[str, Any], options: CallOptions, since_ms: int) -> Flow[list[Order]]:
+    """The orders of ``market`` canceled since ``since_ms`` (less ``RECOVERY_MARGIN_MS``), from the history.
+
+    Binance's "Query Margin Account's All Orders" (weight 100) gives the symbol's most recent 500 orders;
+    "Query Margin Account's all OCO" (weight 100, read only when a leg was canceled) gives the legs' lists.
+    """
+    symbol, since = market["symbol"], since_ms - RECOVERY_MARGIN_MS
+    params = {**options.sent, "symbol": market["id"], "limit": HISTORY_LIMIT}
+    history = open_list((yield ask(transport.ALL_ORDERS, params, symbol)), "order history")
+    canceled = [o for o in history if isinstance(o, dict) and o.get("status") == "CANCELED" and after(o, since)]
+    lists: list[Any] = []
+    if any(str(o.get("orderListId", -1)) != "-1" for o in canceled):
+        answer = yield ask(transport.ALL_ORDER_LISTS, {**options.sent, "limit": HISTORY_LIMIT}, symbol)
+        lists = [x for x in open_list(answer, "order list history") if on(x, market)]
+    return recovered_orders(exchange, market, canceled, lists)
+
+
+def after(order: dict[str, Any], since_ms: int) -> bool:
+    stamp = order.get("updateTime")
+    return isinstance(stamp, int) and not isinstance(stamp, bool) and stamp >= since_ms
 
 
 def open_on(market: dict[str, Any], options: CallOptions) -> Flow[tuple[list[Any], list[Any]]]:

@@ -124,3 +124,14 @@ def open_orders(exchange: Any, market: dict[str, Any], orders: list[Any], lists:
     else:
         return unified
     raise ccxt.BadResponse(f"binance open orders answer could not be parsed: {problem}")
+
+
+def recovered_orders(exchange: Any, market: dict[str, Any], history: list[Any], lists: list[Any]) -> list[Order]:
+    """Orders read from the order history after a lost cancel answer, marked ``order["recovered"] = True``.
+
+    A history entry is the order's own record: its ``clientOrderId`` is the order's; a leg gets its list's context.
+    """
+    orders = open_orders(exchange, market, history, lists)
+    for order in orders:
+        order["recovered"] = True
+    return orders

@@ -70,6 +70,7 @@ class Tries:
     attempts: int = 0
     resyncs: int = 0
     resync_due: bool = False
+    fate_unknown: bool = False  # an attempt failed after the request may have been executed
 
 
 class stop_at_deadline(stop_base):

@@ -35,6 +35,8 @@ class Endpoint:
 CANCEL_ALL = Endpoint("DELETE", "margin/allOpenOrders", 5)
 OPEN_ORDERS = Endpoint("GET", "margin/openOrders", 5)  # with a symbol
 OPEN_ORDER_LISTS = Endpoint("GET", "margin/openOrderList", 5)  # takes no symbol: every open list
+ALL_ORDERS = Endpoint("GET", "margin/allOrders", 100)  # a symbol's most recent orders, open or not
+ALL_ORDER_LISTS = Endpoint("GET", "margin/allOrderList", 100)  # the most recent order lists, every symbol
 
 _answers: contextvars.ContextVar[list[Answer] | None] = contextvars.ContextVar("papi_plugin_answers", default=None)
 
@@ -115,6 +117,7 @@ def send(exchange: Any, endpoint: Endpoint, params: dict[str, Any], within: floa
 
 async def send_async(exchange: Any, endpoint: Endpoint, params: dict[str, Any], within: float) -> Any:
     """The async twin of ``send``: ``asyncio.wait_for`` gives up at the deadline."""
+    no_silent_resend(exchange)
     exchange.set_last_rest_request_timestamp()
     request = signed_request(exchange, endpoint, params)
     answer = exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
@@ -128,6 +131,16 @@ async def send_async(exchange: Any, endpoint: Endpoint, params: dict[str, Any], 
     except Exception as error:
         problem = type(error).__name__
     raise late(exchange, endpoint, within) if problem == "TimeoutError" else unreadable(exchange, endpoint, problem)
+
+
+def no_silent_resend(exchange: Any) -> None:
+    """aiohttp re-sends an idempotent request (DELETE included) once when the server disconnects, without a
+    word (``ClientSession._retry_connection``): a cancel whose answer was lost would then look like one that
+    found nothing open, and what it canceled would go unreported. The plugin's own retry knows better."""
+    exchange.open(True)  # ccxt makes its aiohttp session here, as fetch() would next (lazy: a closed one stays so)
+    session = getattr(exchange, "session", None)
+    if getattr(session, "_retry_connection", False):
+        session._retry_connection = False  # type: ignore[union-attr]
 
 
 def late(exchange: Any, endpoint: Endpoint, within: float) -> ccxt.BaseError:

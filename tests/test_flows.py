@@ -14,6 +14,8 @@ from papi_plugin.params import call_options
 from papi_plugin.simulator import Simulator
 from tests.constants import DOCUMENTED_IDS
 
+SINCE = 1_800_000_000_000  # when the call began, ms on Binance's clock
+
 
 @pytest.fixture(scope="module")
 def exchange() -> Iterator[Any]:
@@ -51,7 +53,7 @@ def open_order(order_id: int, symbol: str = "BTCUSDT", list_id: int = -1) -> dic
 
 
 def test_a_cancel_asks_for_one_request_and_returns_every_leg(exchange: Any, documented_answer: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(recvWindow=5000))
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(recvWindow=5000), SINCE)
     request = next(flow)
     assert request.endpoint == transport.CANCEL_ALL
     assert request.params == {"recvWindow": 5000, "symbol": "BTCUSDT"}
@@ -62,7 +64,7 @@ def test_a_cancel_asks_for_one_request_and_returns_every_leg(exchange: Any, docu
 
 
 def test_a_verified_cancel_reads_then_stops_when_flat(exchange: Any, documented_answer: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True))
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
     assert next(flow).endpoint == transport.CANCEL_ALL
     assert flow.send(documented_answer).endpoint == transport.OPEN_ORDERS
     assert flow.send([]).endpoint == transport.OPEN_ORDER_LISTS
@@ -72,7 +74,7 @@ def test_a_verified_cancel_reads_then_stops_when_flat(exchange: Any, documented_
 
 
 def test_a_verified_cancel_cancels_again_and_reports_each_order_once(exchange: Any, documented_answer: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True))
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
     next(flow)
     flow.send(documented_answer)  # -> read open orders
     flow.send([open_order(99)])  # -> read open lists
@@ -89,7 +91,7 @@ def test_a_verified_cancel_cancels_again_and_reports_each_order_once(exchange: A
 def test_a_verified_cancel_that_stays_open_raises_not_flat_with_what_was_canceled(
     exchange: Any, documented_answer: Any
 ) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True, maxConfirmRounds=0))
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True, maxConfirmRounds=0), SINCE)
     next(flow)
     flow.send(documented_answer)
     flow.send([open_order(99)])
@@ -99,7 +101,7 @@ def test_a_verified_cancel_that_stays_open_raises_not_flat_with_what_was_cancele
 
 
 def test_a_failed_read_after_the_cancel_carries_what_was_canceled(exchange: Any, documented_answer: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True))
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
     next(flow)
     flow.send(documented_answer)
     with pytest.raises(ccxt.AuthenticationError) as raised:
@@ -108,7 +110,7 @@ def test_a_failed_read_after_the_cancel_carries_what_was_canceled(exchange: Any,
 
 
 def test_an_error_on_the_cancel_itself_is_raised_as_is(exchange: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options())
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
     next(flow)
     with pytest.raises(ccxt.ExchangeNotAvailable):
         flow.throw(ccxt.ExchangeNotAvailable("down"))
@@ -131,3 +133,54 @@ def test_an_open_orders_answer_that_is_not_a_list_is_a_bad_response(exchange: An
     next(flow)
     with pytest.raises(ccxt.BadResponse, match="not a list"):
         flow.send({"code": 0})
+
+
+def history_entry(order_id: int, status: str, update_time: int, list_id: int = -1) -> dict[str, Any]:
+    return {**open_order(order_id, list_id=list_id), "status": status, "updateTime": update_time, "time": 1}
+
+
+def test_a_lost_answer_is_recovered_from_the_history(exchange: Any) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
+    next(flow)
+    history_read = flow.send(flows.LostAnswer([]))
+    assert history_read.endpoint == transport.ALL_ORDERS and history_read.weight == 100
+    assert history_read.params == {"symbol": "BTCUSDT", "limit": 500}
+    history = [
+        history_entry(7, "CANCELED", SINCE - 60_000),  # canceled before the call: not ours
+        history_entry(8, "CANCELED", SINCE + 50),
+        history_entry(9, "NEW", SINCE + 50),  # still open
+        history_entry(20, "CANCELED", SINCE + 50, list_id=1929),
+        history_entry(21, "CANCELED", SINCE + 50, list_id=1929),
+    ]
+    lists_read = flow.send(history)
+    assert lists_read.endpoint == transport.ALL_ORDER_LISTS and lists_read.weight == 100
+    order_list = {
+        "orderListId": 1929,
+        "symbol": "BTCUSDT",
+        "contingencyType": "OCO",
+        "orders": [{"symbol": "BTCUSDT", "orderId": 20}, {"symbol": "BTCUSDT", "orderId": 21}],
+    }
+    with pytest.raises(StopIteration) as done:
+        flow.send([order_list, {"orderListId": 5, "symbol": "ETHUSDT", "orders": []}])
+    recovered = done.value.value
+    assert [o["id"] for o in recovered] == ["8", "20", "21"]
+    assert all(o["recovered"] is True and o["status"] == "canceled" for o in recovered)
+    assert recovered[0]["orderList"] is None and recovered[1]["orderList"]["orderListId"] == 1929
+
+
+def test_no_list_read_when_no_leg_was_canceled(exchange: Any) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
+    next(flow)
+    flow.send(flows.LostAnswer([]))
+    with pytest.raises(StopIteration) as done:
+        flow.send([history_entry(8, "CANCELED", SINCE + 50)])
+    assert [o["id"] for o in done.value.value] == ["8"]
+
+
+def test_a_failed_history_read_still_raises_carrying_what_the_answer_listed(exchange: Any) -> None:
+    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
+    next(flow)
+    flow.send(flows.LostAnswer([]))
+    with pytest.raises(ccxt.ExchangeNotAvailable) as raised:
+        flow.throw(ccxt.ExchangeNotAvailable("history unavailable"))
+    assert raised.value.canceled == []

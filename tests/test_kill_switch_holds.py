@@ -185,3 +185,31 @@ def test_a_failed_symbol_keeps_what_its_verified_cancel_canceled(
         run.call(exchange.cancel_all_margin_orders_many, ["BTC/USDT"], {"confirm": True})
     assert [o["id"] for o in raised.value.canceled["BTC/USDT"]] == ["11", "20", "21"]
     assert isinstance(raised.value.errors["BTC/USDT"], ccxt.AuthenticationError)
+
+
+def test_orders_canceled_by_an_attempt_whose_answer_was_lost_are_recovered(
+    sim: Simulator, sim_exchange: tuple[Any, Runner]
+) -> None:
+    exchange, run = sim_exchange
+    sim.seed_documented_example()
+    sim.inject(CANCEL_ALL, Fault.answer_lost())  # Binance cancels, the connection drops before the answer
+    orders = run.call(exchange.cancel_all_margin_orders, "BTC/USDT")
+    assert [o["id"] for o in orders] == ["11", "20", "21"]
+    assert all(o["recovered"] is True for o in orders)  # told apart from what a cancel answer listed
+    assert [o["clientOrderId"] for o in orders] == [
+        "E6APeyTJvkMvLMYMqu1KQ4",
+        "CwOOIPHSmYywx6jZX77TdL",
+        "461cPg51vQjV3zIMOXNz39",
+    ]
+    assert orders[1]["orderList"]["orderListId"] == 1929
+    assert sim.seen("GET", "/papi/v1/margin/allOrders") == 1
+    assert sim.seen("GET", "/papi/v1/margin/allOrderList") == 1
+
+
+def test_a_plain_retry_after_a_5xx_reads_no_history(sim: Simulator, sim_exchange: tuple[Any, Runner]) -> None:
+    exchange, run = sim_exchange
+    sim.seed_documented_example()
+    sim.inject(CANCEL_ALL, Fault.server_error(503))
+    orders = run.call(exchange.cancel_all_margin_orders, "BTC/USDT")
+    assert len(orders) == 3 and not any(o.get("recovered") for o in orders)
+    assert sim.seen("GET", "/papi/v1/margin/allOrders") == 0
