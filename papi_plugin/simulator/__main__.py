@@ -15,8 +15,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", action="store_true", help="open the documented example orders on BTCUSDT")
     parser.add_argument("--api-key", default=os.environ.get("PAPI_SIMULATOR_API_KEY", DEMO_API_KEY))
     parser.add_argument("--secret", default=os.environ.get("PAPI_SIMULATOR_SECRET", DEMO_SECRET))
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    parser.add_argument("--extra-symbols", type=int, default=0, help="more margin symbols: X000USDT, X001USDT, ...")
     args = parser.parse_args(argv)
-    sim = Simulator(port=args.port, api_key=args.api_key, secret=args.secret)
+    sim = Simulator(
+        port=args.port,
+        api_key=args.api_key,
+        secret=args.secret,
+        latency=args.latency,
+        extra_symbols=args.extra_symbols,
+    )
     if args.seed:
         sim.seed_documented_example()
     with sim:
