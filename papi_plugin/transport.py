@@ -9,18 +9,16 @@ context variable: correct across threads and across concurrent asyncio tasks on 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import contextvars
-import queue
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import ccxt
 
 from papi_plugin.error_table import Answer
+from papi_plugin.watchdog import WATCHDOG, watch_session
 
 API = ["papi"]
 
@@ -95,23 +93,22 @@ def unreadable(exchange: Any, endpoint: Endpoint, problem: str | None) -> ccxt.B
 
 
 def send(exchange: Any, endpoint: Endpoint, params: dict[str, Any], within: float) -> Any:
-    """Sign and send through ccxt; wait at most ``within`` seconds for the whole answer.
-
-    requests' timeout is per read, so a server dripping its body could hold a thread for much longer:
-    ccxt's ``fetch`` runs on a sender thread and is given up on at the deadline (its late answer is dropped).
-    """
+    """Sign and send through ccxt; give up on the whole answer after ``within`` seconds (``watchdog.py``)."""
     exchange.set_last_rest_request_timestamp()
     request = signed_request(exchange, endpoint, params)
-    answer = SENDERS.submit(exchange.fetch, request["url"], request["method"], request["headers"], request["body"])
+    watch_session(exchange.session)
+    watch, token = WATCHDOG.watch(max(within, 0.0))
     problem = None
     try:
-        return answer.result(timeout=max(within, 0.0))
+        return exchange.fetch(request["url"], request["method"], request["headers"], request["body"])
     except ccxt.BaseError:
-        raise
-    except concurrent.futures.TimeoutError:
+        if not watch.cut:
+            raise
         problem = "TimeoutError"
     except Exception as error:
-        problem = type(error).__name__
+        problem = "TimeoutError" if watch.cut else type(error).__name__
+    finally:
+        WATCHDOG.release(watch, token)
     raise late(exchange, endpoint, within) if problem == "TimeoutError" else unreadable(exchange, endpoint, problem)
 
 
@@ -147,41 +144,3 @@ def late(exchange: Any, endpoint: Endpoint, within: float) -> ccxt.BaseError:
     return ccxt.RequestTimeout(
         f"{exchange.id} {endpoint.method} {endpoint.path}: no whole answer within {within:.1f} s, the call's time left"
     )
-
-
-class Senders:
-    """A few daemon threads that run ccxt's blocking ``fetch`` (daemons: a hung server never holds up exit)."""
-
-    def __init__(self, threads: int) -> None:
-        self.threads = threads
-        self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._started = 0
-        self._idle = 0
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> concurrent.futures.Future[Any]:
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        with self._lock:
-            if self._idle:
-                self._idle -= 1
-            elif self._started < self.threads:
-                self._started += 1
-                threading.Thread(target=self._work, name="papi-plugin-sender", daemon=True).start()
-        # The caller's context goes along: an answer is kept in the attempt's own list (``answers``).
-        self._jobs.put((contextvars.copy_context(), future, function, args))
-        return future
-
-    def _work(self) -> None:
-        while True:
-            context, future, function, args = self._jobs.get()
-            if future.set_running_or_notify_cancel():
-                try:
-                    future.set_result(context.run(function, *args))
-                except BaseException as error:  # handed to the waiting caller
-                    future.set_exception(error)
-            with self._lock:
-                self._idle += 1
-
-
-Job = tuple[contextvars.Context, "concurrent.futures.Future[Any]", "Callable[..., Any]", tuple[Any, ...]]
-SENDERS = Senders(threads=64)
