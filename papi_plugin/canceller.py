@@ -35,7 +35,7 @@ from papi_plugin.flows import Flow, Request
 from papi_plugin.markets import margin_market, margin_markets, unified_symbol
 from papi_plugin.orders import open_orders
 from papi_plugin.params import symbol_argument, symbols_argument
-from papi_plugin.retry_policy import Failure, Tries, retrying_kwargs
+from papi_plugin.retry_policy import Failure, Tries, replaying, retrying_kwargs
 
 CANCEL, MANY, OPEN, DISCOVER = (
     "cancel_all_margin_orders",
@@ -142,9 +142,13 @@ class SyncCanceller(Canceller):
 
     def request(self, request: Request, call: Call) -> Any:
         tries = Tries()
+        try:
+            return self.attempt(request, call, tries)  # the first attempt goes straight out
+        except Failure as failure:
+            first = failure
         policy = retrying_kwargs(call.options.budget, call.deadline, tries, self.before_sleep(call, request))
         try:
-            return Retrying(sleep=self.sleep, **policy)(self.attempt, request, call, tries)
+            return Retrying(sleep=self.sleep, **policy)(replaying(first, self.attempt), request, call, tries)
         except Failure as failure:
             error = self.gave_up(call, tries, failure)
         raise error  # outside the handler: nothing of ccxt's raw error (a signed URL) is chained
@@ -264,9 +268,14 @@ class AsyncCanceller(Canceller):
 
     async def request(self, request: Request, call: Call) -> Any:
         tries = Tries()
-        policy = retrying_kwargs(call.options.budget, call.deadline, tries, self.before_sleep(call, request))
         try:
-            return await AsyncRetrying(sleep=self.sleep, **policy)(self.attempt, request, call, tries)
+            return await self.attempt(request, call, tries)  # the first attempt goes straight out
+        except Failure as failure:
+            first = failure
+        policy = retrying_kwargs(call.options.budget, call.deadline, tries, self.before_sleep(call, request))
+        retrying = AsyncRetrying(sleep=self.sleep, **policy)
+        try:
+            return await retrying(replaying(first, self.attempt), request, call, tries)
         except Failure as failure:
             error = self.gave_up(call, tries, failure)
         raise error  # outside the handler: nothing of ccxt's raw error (a signed URL) is chained

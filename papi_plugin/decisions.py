@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import functools
 import inspect
 import logging
@@ -57,6 +59,8 @@ class Canceller:
         self.exchange = exchange
         self.hook = hook
         self.clock = clock  # seconds; tests pass a fake one with a fake sleep
+        self._checked: tuple[Any, CallOptions, tuple[int, float]] | None = None  # the last options, checked
+        self._protected: tuple[Any, Any] | None = None  # the key and secret the log filters know
 
     def server_clock(self) -> float:
         """Binance's clock as ccxt knows it (``options["timeDifference"]`` in ms), in seconds."""
@@ -65,19 +69,35 @@ class Canceller:
 
     def begin(self, name: str, params: Any) -> Call:
         """Check everything that needs no request."""
-        options = call_options(self.exchange.options.get(OPTIONS_KEY), params, name)
+        options, pacing = self.checked(name, params)
         ip = limits_for(self.exchange)
-        ip.weights.configure(*pacing_options(self.exchange.options.get(OPTIONS_KEY)))
+        ip.weights.configure(*pacing)
         self.exchange.check_required_credentials()
         ip.gate.refuse_if_banned(self.clock(), f"{self.exchange.id} {name}")
-        self.protect_logs()
+        if self._protected != (self.exchange.apiKey, self.exchange.secret):
+            self.protect_logs()
         started_ms = int(self.server_clock() * 1000)
         return Call(name, options, Deadline(self.clock, options.budget.max_elapsed), ip, started_ms)
 
+    def checked(self, name: str, params: Any) -> tuple[CallOptions, tuple[int, float]]:
+        """The call's options and the pacing options, checked once for each change of them."""
+        snapshot = (name, self.exchange.options.get(OPTIONS_KEY), params)
+        last = self._checked
+        with contextlib.suppress(Exception):  # an option that cannot be compared is simply checked again
+            if last is not None and last[0] == snapshot:
+                return last[1], last[2]
+        options, pacing = call_options(snapshot[1], params, name), pacing_options(snapshot[1])
+        try:
+            self._checked = (copy.deepcopy(snapshot), options, pacing)
+        except Exception:
+            self._checked = None
+        return options, pacing
+
     def protect_logs(self) -> None:
         """Teach the redacting log filters this exchange's key and secret."""
+        self._protected = (self.exchange.apiKey, self.exchange.secret)
         for logger in (self.exchange.logger, URLLIB3_LOGGER):
-            protect_logger(logger, (self.exchange.apiKey, self.exchange.secret))
+            protect_logger(logger, self._protected)
 
     def context(self, call: Call, request: Request) -> str:
         endpoint = request.endpoint

@@ -25,6 +25,7 @@ class IpLimits:
 
 
 _by_origin: dict[str, IpLimits] = {}
+_by_url: dict[Any, IpLimits] = {}  # the same, by the exact papi URL: no parsing on every call
 _lock = threading.Lock()
 
 
@@ -42,11 +43,12 @@ def papi_origin(exchange: Any) -> str:
 
 def limits_for(exchange: Any) -> IpLimits:
     """The gate and budget of the IP behind ``exchange``'s papi URL (made on first use)."""
-    key = papi_origin(exchange)
-    limits = _by_origin.get(key)
+    url = exchange.urls["api"]["papi"]
+    limits = _by_url.get(url)
     if limits is None:
         with _lock:
-            limits = _by_origin.setdefault(key, IpLimits())
+            limits = _by_origin.setdefault(origin(str(url)), IpLimits())
+            _by_url[url] = limits
     return limits
 
 
@@ -54,3 +56,4 @@ def forget_all() -> None:
     """Forget every origin's gate and budget (a test's end, or a process that moved to another IP)."""
     with _lock:
         _by_origin.clear()
+        _by_url.clear()

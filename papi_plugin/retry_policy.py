@@ -7,6 +7,7 @@ Shared by the sync and async shells: they pass these to ``Retrying`` and ``Async
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -128,6 +129,27 @@ def retrying_kwargs(
         "before_sleep": before_sleep,
         "reraise": True,
     }
+
+
+def replaying(failure: Failure, attempt: Callable[..., Any]) -> Callable[..., Any]:
+    """``attempt``, whose first call raises ``failure`` again: the first attempt goes out before any retry
+    machinery is built, and tenacity takes over only after it failed, deciding exactly as if it had run it."""
+    pending = [failure]
+    if inspect.iscoroutinefunction(attempt):
+
+        async def again_async(*args: Any) -> Any:
+            if pending:
+                raise pending.pop()
+            return await attempt(*args)
+
+        return again_async
+
+    def again(*args: Any) -> Any:
+        if pending:
+            raise pending.pop()
+        return attempt(*args)
+
+    return again
 
 
 def exhausted(verdict: Verdict, attempts: int, elapsed: float) -> ccxt.BaseError:

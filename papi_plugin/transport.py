@@ -17,7 +17,8 @@ from typing import Any
 
 import ccxt
 
-from papi_plugin.error_table import Answer
+from papi_plugin.error_table import Answer, header
+from papi_plugin.pacing import USED_WEIGHT_HEADER
 from papi_plugin.watchdog import WATCHDOG, watch_session
 
 API = ["papi"]
@@ -48,7 +49,11 @@ def keep_answers(exchange: Any) -> None:
     def on_rest_response(code: int, reason: str, url: str, method: str, headers: Any, body: str, *rest: Any) -> Any:
         kept = _answers.get()
         if kept is not None:
-            kept.append(Answer(code, reason or "", dict(headers or {}), body))
+            if 200 <= code < 300:  # a success needs only its used weight: no copy of headers and body
+                used = header(headers, USED_WEIGHT_HEADER)
+                kept.append(Answer(code, reason or "", {USED_WEIGHT_HEADER: used} if used else None))
+            else:
+                kept.append(Answer(code, reason or "", dict(headers or {}), body))
         return original(code, reason, url, method, headers, body, *rest)
 
     on_rest_response.keeps_answers = True  # type: ignore[attr-defined]

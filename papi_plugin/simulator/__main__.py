@@ -6,6 +6,7 @@ import argparse
 import os
 import time
 
+from papi_plugin.simulator.limits import WEIGHT_LIMIT_1M
 from papi_plugin.simulator.server import DEMO_API_KEY, DEMO_SECRET, Simulator
 
 
@@ -17,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--secret", default=os.environ.get("PAPI_SIMULATOR_SECRET", DEMO_SECRET))
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     parser.add_argument("--extra-symbols", type=int, default=0, help="more margin symbols: X000USDT, X001USDT, ...")
+    parser.add_argument("--weight-limit", type=int, default=WEIGHT_LIMIT_1M, help="request weight a minute")
     args = parser.parse_args(argv)
     sim = Simulator(
         port=args.port,
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         secret=args.secret,
         latency=args.latency,
         extra_symbols=args.extra_symbols,
+        weight_limit=args.weight_limit,
     )
     if args.seed:
         sim.seed_documented_example()
