@@ -43,7 +43,7 @@ CANCEL, MANY, OPEN, DISCOVER = (
     "open_margin_orders",
     "symbols_with_open_orders",
 )
-SYMBOL_THREADS = 8  # a sync many-symbol call's symbols in flight at once (async runs them all as tasks)
+SYMBOL_THREADS = 32  # a sync many-symbol call's symbols in flight at once (async runs them all as tasks)
 T = TypeVar("T")
 
 

@@ -13,8 +13,7 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import ccxt
 import pluggy
@@ -41,8 +40,7 @@ T = TypeVar("T")
 Outcome = tuple[str, "list[Order] | ccxt.BaseError"]  # (unified symbol, its orders or its error)
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     """One capability call: its checked options, its one deadline and its IP's gate and budget."""
 
     name: str

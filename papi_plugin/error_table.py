@@ -8,14 +8,13 @@ firewall block (403) or a region block (451) as ``ExchangeNotAvailable``, a ``Ne
 
 from __future__ import annotations
 
-import email.utils
 import enum
 import json
 import math
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import ccxt
 
@@ -31,8 +30,7 @@ class Action(enum.Enum):
     RAISE = "raise at once"
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     action: Action
     error: type[ccxt.BaseError] | None  # None keeps the class ccxt raised
 
@@ -87,8 +85,7 @@ RETRY_AFTER_FLOOR = 1.0  # seconds: a missing, zero, negative or past Retry-Afte
 RETRY_AFTER_CEILING = 3 * 24 * 3600.0  # Binance's longest IP ban: an absurd Retry-After never closes for good
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     """What came back over HTTP for one attempt (``status`` None when nothing came back)."""
 
     status: int | None = None
@@ -97,8 +94,7 @@ class Answer:
     body: str | None = None
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The decision for one failed attempt: what to do and which clean ccxt error stands for it."""
 
     action: Action
@@ -152,6 +148,8 @@ def retry_after_seconds(answer: Answer, now: float) -> float | None:
         try:
             seconds = float(value)
         except ValueError:
+            import email.utils  # here, not at the top: it alone would cost the plugin's import 7 ms
+
             try:
                 seconds = email.utils.parsedate_to_datetime(value).timestamp() - now
             except (TypeError, ValueError, IndexError, OverflowError):

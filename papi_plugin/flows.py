@@ -8,8 +8,7 @@ flow by hand with made-up answers.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import ccxt
 
@@ -24,8 +23,7 @@ HISTORY_LIMIT = 500  # the most the history reads return
 RECOVERY_MARGIN_MS = 2000  # clocks differ: history from a little before the call began
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """One signed papi request a flow needs; the shells send it (retrying as the policy allows)."""
 
     endpoint: transport.Endpoint
@@ -43,8 +41,7 @@ T = TypeVar("T")
 Flow = Generator[Request, Any, T]
 
 
-@dataclass(frozen=True)
-class LostAnswer:
+class LostAnswer(NamedTuple):
     """What a cancel-all answered after an earlier attempt of unknown fate (a timeout, a cut connection, a
     5xx): that attempt may have canceled orders whose report was lost. ``found`` is the last answer."""
 
@@ -137,19 +134,16 @@ def on(entry: Any, market: dict[str, Any]) -> bool:
     return isinstance(entry, dict) and entry.get("symbol") == market["id"]
 
 
-@dataclass
 class Confirmation:
     """The rounds of a verified cancel: re-cancel while the symbol still has open orders."""
 
-    symbol: str
-    max_rounds: int
-    orders: list[Order] = field(default_factory=list)
-    rounds: int = 0
-    _ids: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        first, self.orders = self.orders, []
-        self.add(first)
+    def __init__(self, symbol: str, max_rounds: int, orders: list[Order]) -> None:
+        self.symbol = symbol
+        self.max_rounds = max_rounds
+        self.orders: list[Order] = []
+        self.rounds = 0
+        self._ids: set[str] = set()
+        self.add(orders)
 
     def add(self, orders: list[Order]) -> None:
         for order in orders:

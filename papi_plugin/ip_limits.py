@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import urllib.parse
-from dataclasses import dataclass, field
 from typing import Any
 
 from papi_plugin.ban_gate import BanGate
@@ -18,10 +17,10 @@ from papi_plugin.pacing import WeightBudget
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass
 class IpLimits:
-    gate: BanGate = field(default_factory=BanGate)
-    weights: WeightBudget = field(default_factory=WeightBudget)
+    def __init__(self) -> None:
+        self.gate = BanGate()
+        self.weights = WeightBudget()
 
 
 _by_origin: dict[str, IpLimits] = {}

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import ccxt
 
@@ -31,8 +30,7 @@ SET_BY_CCXT = ("timestamp", "signature")
 UNDERSTOOD = {"portfolioMargin": (True,), "marginMode": ("cross",)}
 
 
-@dataclass(frozen=True)
-class CallOptions:
+class CallOptions(NamedTuple):
     """A call's parameters, checked: its budget, its confirm rounds and what goes on the wire."""
 
     budget: Budget

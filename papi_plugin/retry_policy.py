@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import ccxt
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
@@ -26,8 +25,7 @@ RATE_LIMIT_WAIT = 1.0  # seconds at least, after a 429 that did not say how long
 MAX_RESYNCS = 1  # -1021: re-sync the clock and retry once
 
 
-@dataclass(frozen=True)
-class Budget:
+class Budget(NamedTuple):
     max_attempts: int  # per request
     max_elapsed: float  # seconds for the whole call: every request, wait and round of it
     max_retry_after: float  # the longest Retry-After worth waiting for, seconds
@@ -64,14 +62,16 @@ class Failure(Exception):
         self.verdict = verdict
 
 
-@dataclass
 class Tries:
     """What one request has been through so far."""
 
-    attempts: int = 0
-    resyncs: int = 0
-    resync_due: bool = False
-    fate_unknown: bool = False  # an attempt failed after the request may have been executed
+    __slots__ = ("attempts", "fate_unknown", "resync_due", "resyncs")
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.resyncs = 0
+        self.resync_due = False
+        self.fate_unknown = False  # an attempt failed after the request may have been executed
 
 
 class stop_at_deadline(stop_base):

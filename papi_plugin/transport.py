@@ -12,8 +12,7 @@ import asyncio
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import ccxt
 
@@ -24,8 +23,7 @@ from papi_plugin.watchdog import WATCHDOG, watch_session
 API = ["papi"]
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     method: str
     path: str  # under urls["api"]["papi"]
     weight: int  # Binance's documented request weight
