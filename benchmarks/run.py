@@ -20,6 +20,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -436,7 +437,10 @@ def start_up(runs: int) -> Row:
     took: dict[str, list[float]] = {"plugin": [], "ccxt": []}
     for _ in range(runs):
         for name, code in (("ccxt", CCXT_START), ("plugin", PLUGIN_START)):
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            # From a neutral folder: the installed package (compiled), not the source tree, is imported.
+            out = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
+            )
             took[name].append(float(out.stdout.split()[-1]) * 1000)
     plugin, bare = statistics.median(took["plugin"]), statistics.median(took["ccxt"])
     return Row(
@@ -501,6 +505,7 @@ def memory(symbols: int, orders_each: int = 50) -> Row:
                 capture_output=True,
                 text=True,
                 check=True,
+                cwd=tempfile.gettempdir(),
             )
             result = json.loads(out.stdout.strip().splitlines()[-1])
             assert result["plugin_loaded"] == (side == "plugin")
