@@ -110,3 +110,15 @@ def test_a_third_party_plugin_observes_retries_and_cancels(
     symbol, attempt, error, delay = recorder.retries[0]
     assert (symbol, attempt, error) == ("BTC/USDT", 1, "ExchangeNotAvailable")
     assert 0 < delay <= 5
+
+
+def test_a_sync_bot_does_not_pay_for_ccxts_async_support() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ccxt, papi_plugin; papi_plugin.extend(ccxt.binance());"
+        "print('ccxt.async_support' in sys.modules, 'aiohttp' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

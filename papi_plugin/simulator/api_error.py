@@ -14,7 +14,9 @@ BINANCE_MESSAGES = {
     -1102: "Mandatory parameter was not sent, was empty/null, or malformed.",
     -1121: "Invalid symbol.",
     -1131: "recvWindow must be less than 60000",
+    -1104: "Not all sent parameters were read.",
     -2011: "Unknown order sent.",
+    -2013: "Order does not exist.",
     -2014: "API-key format invalid.",
     -2015: "Invalid API-key, IP, or permissions for action.",
 }

@@ -8,6 +8,7 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 
@@ -31,6 +32,7 @@ class Order:
     time: int = 0
     status: str = "NEW"
     update_time: int = 0
+    executed: str = "0"
 
     def report(self, status: str, client_order_id: str | None = None) -> dict[str, Any]:
         """The order as Binance reports it; ``client_order_id`` is a cancel request's own id, when given."""
@@ -44,8 +46,8 @@ class Order:
                 "clientOrderId": client_order_id or self.client_order_id,
                 "price": self.price,
                 "origQty": self.quantity,
-                "executedQty": "0.000000",
-                "cummulativeQuoteQty": "0.000000",
+                "executedQty": f"{Decimal(self.executed):.8f}",
+                "cummulativeQuoteQty": f"{Decimal(self.executed) * Decimal(self.price):.8f}",
                 "status": status,
                 "timeInForce": self.time_in_force,
                 "type": self.type,
@@ -136,6 +138,46 @@ class Book:
                 reports = [o.report("CANCELED", new_client_id()) for o in legs]
                 answer.append(list_entry(order_list, legs, "ALL_DONE", "ALL_DONE", reports))
             return answer
+
+    def find(self, order_id: str | None, client_order_id: str | None) -> Order | None:
+        """An order ever placed, by its id or its client id."""
+        with self.lock:
+            if order_id is not None:
+                return self.history.get(int(order_id)) if order_id.lstrip("-").isdigit() else None
+            return next((o for o in self.history.values() if o.client_order_id == client_order_id), None)
+
+    def find_list(self, order_list_id: str | None, list_client_order_id: str | None) -> OrderList | None:
+        with self.lock:
+            if order_list_id is not None:
+                return self.list_history.get(int(order_list_id)) if order_list_id.lstrip("-").isdigit() else None
+            return next((x for x in self.list_history.values() if x.list_client_order_id == list_client_order_id), None)
+
+    def cancel_list(self, order_list: OrderList, now: int) -> dict[str, Any]:
+        """Cancel an open order list (all its legs); the documented answer."""
+        with self.lock:
+            legs = [self.orders[i] for i in order_list.order_ids if i in self.orders]
+            for leg in legs:
+                self.close(leg, now)
+            self.lists.pop(order_list.order_list_id, None)
+            order_list.time, order_list.status = now, "ALL_DONE"
+            reports = [o.report("CANCELED", new_client_id()) for o in legs]
+            return list_entry(order_list, legs, "ALL_DONE", "ALL_DONE", reports)
+
+    def cancel_one(self, order: Order, now: int) -> dict[str, Any]:
+        """Cancel one open order that is not a leg of a list; the documented answer."""
+        with self.lock:
+            self.close(order, now)
+            return order.report("CANCELED", new_client_id())
+
+    def fill(self, order: Order, quantity: str, now: int) -> None:
+        """Fill ``quantity`` more of an open order; once all of it is filled, it leaves the book as FILLED."""
+        with self.lock:
+            order.executed = str(min(Decimal(order.executed) + Decimal(quantity), Decimal(order.quantity)))
+            order.update_time = now
+            if Decimal(order.executed) == Decimal(order.quantity):
+                self.close(order, now, "FILLED")
+            else:
+                order.status = "PARTIALLY_FILLED"
 
     def close(self, order: Order, now: int, status: str = "CANCELED") -> None:
         """Take an open order off the book; it stays in the history with its final status."""

@@ -197,6 +197,12 @@ class SimulatedExchange:
         }
         self.place_oco("BTCUSDT", [stop_leg, maker_leg], 1929, "2inzWQdDvZLHbbAmAozX2N")
 
+    def fill(self, order_id: int, quantity: str) -> Order:
+        """Fill part or all of an open order, as a trade would: its reports then show ``executedQty``."""
+        order = self.book.orders[order_id]
+        self.book.fill(order, quantity, self.server_time())
+        return order
+
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return self.book.open_orders(symbol)
 

@@ -11,9 +11,12 @@ from typing import Any
 from papi_plugin.simulator.api_error import ApiError
 from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import JSON
-from papi_plugin.simulator.routes import ROUTES, weight
+from papi_plugin.simulator.routes import ROUTES, check_all_read, weight
+from papi_plugin.simulator.signatures import SignedParams, read_params
 
 SIGNED_PREFIXES = ("/papi/", "/sapi/")
+ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-1M"  # on every order answer: orders placed this minute
+ORDERS_PLACED = {("POST", "/papi/v1/margin/order"): 1, ("POST", "/papi/v1/margin/order/oco"): 2}
 
 
 class Server(ThreadingHTTPServer):
@@ -30,7 +33,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
     seen: SeenRequest | None = None
     used_weight = 0
-    request_line: tuple[str, str, dict[str, str]] = ("", "", {})
+    request_line: tuple[str, SignedParams, dict[str, str]] = ("", SignedParams("", None), {})
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: a test suite runs thousands
         return
@@ -55,11 +58,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw_body = self.rfile.read(length).decode() if length else ""
         raw_params = "&".join(part for part in (split.query, raw_body) if part)
-        params = dict(urllib.parse.parse_qsl(raw_params, keep_blank_values=True))
+        params, signed = read_params(self.command, split.query, raw_body)
         endpoint = f"{self.command} {split.path}"
         fault = sim.next_fault(endpoint)
-        self.request_line = (split.path, raw_params, params)
-        kept = {k: v for k, v in params.items() if k != "signature"}
+        self.request_line = (split.path, signed, params)
+        kept = dict(params)
         # Counted before answering: a client that got its answer sees its request counted.
         self.seen = seen = SeenRequest(self.command, split.path, kept, 0, raw_params, self.headers.get("X-MBX-APIKEY"))
         sim.requests.append(seen)
@@ -75,7 +78,10 @@ class RequestHandler(BaseHTTPRequestHandler):
             if fault is not None and not fault.early and (status := fault.play(self)) is not None:
                 seen.status = status
                 return
-            self.send_json(200, self.perform())
+            answer = self.perform()
+            placed = ORDERS_PLACED.get((self.command, split.path))
+            counted = {ORDER_COUNT_HEADER: str(sim.limits.count_orders(placed))} if placed else None
+            self.send_json(200, answer, counted)
         except ApiError as error:
             self.send_error_answer(error)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up on this answer
@@ -83,12 +89,13 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def perform(self) -> Any:
         """Check the request and do what it asks; the answer to send (raises ``ApiError``)."""
-        path, raw_params, params = self.request_line
+        path, signed, params = self.request_line
         route = ROUTES.get((self.command, path))
         if route is None:
             raise ApiError(404, -1000, f"Unknown endpoint {self.command} {path}")
         if path.startswith(SIGNED_PREFIXES):
-            self.sim.keys.authenticate(self.headers.get("X-MBX-APIKEY"), raw_params, params, self.sim.server_time())
+            self.sim.keys.authenticate(self.headers.get("X-MBX-APIKEY"), signed, params, self.sim.server_time())
+            check_all_read(self.command, path, params)
         return route(self.sim, params)
 
     # -- what a route or a fault answers with (the ``Reply`` a fault plays on)

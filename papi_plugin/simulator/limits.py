@@ -12,6 +12,7 @@ from papi_plugin.simulator.api_error import ApiError, message
 WEIGHT_LIMIT_1M = 6000  # Portfolio Margin IP limit, request weight per minute
 BAN_AFTER_VIOLATIONS = 3  # requests sent while rate limited before the IP is banned
 BAN_SECONDS = 120.0  # Binance's first ban lasts 2 minutes
+LONGEST_BAN = 3 * 24 * 3600.0  # repeat offenders: bans grow up to 3 days
 
 
 class Limits:
@@ -31,11 +32,14 @@ class Limits:
         self.ban_seconds = ban_seconds
         self.clock = clock
         self.rate_limited_answers = 0  # how many 429 and 418 were answered
+        self.bans = 0  # each ban is twice as long as the one before, up to LONGEST_BAN
         self._lock = threading.Lock()
         self._window_start = 0.0
         self._weight_used = 0
         self._violations = 0
         self._banned_until = 0.0
+        self._order_window = 0.0
+        self._orders = 0
 
     def charge(self, weight: int) -> tuple[int, ApiError | None]:
         """Count ``weight`` against this window's limit: (weight used, the error to answer with, if any)."""
@@ -49,13 +53,23 @@ class Limits:
             if self._weight_used + weight > self.weight_limit:
                 self._violations += 1
                 if self._violations > self.ban_after:
-                    self._banned_until = now + self.ban_seconds
+                    self._banned_until = now + min(self.ban_seconds * 2**self.bans, LONGEST_BAN)
+                    self.bans += 1
                     return self._weight_used, self._ban_error(now)
                 retry_after = max(1, math.ceil(window + self.window_seconds - now))
                 msg = message(-1003, limit=self.weight_limit)
                 return self._weight_used, ApiError(429, -1003, msg, {"Retry-After": str(retry_after)})
             self._weight_used += weight
             return self._weight_used, None
+
+    def count_orders(self, placed: int) -> int:
+        """Count orders placed now; how many this minute (Binance's X-MBX-ORDER-COUNT-1M)."""
+        with self._lock:
+            window = math.floor(self.clock() / 60) * 60
+            if window != self._order_window:
+                self._order_window, self._orders = window, 0
+            self._orders += placed
+            return self._orders
 
     def ban(self, seconds: float) -> ApiError:
         """Ban the IP now for ``seconds``; the 418 to answer with."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from papi_plugin.simulator import exchange_info
 from papi_plugin.simulator.api_error import ApiError, missing
+from papi_plugin.simulator.book import Order
 from papi_plugin.simulator.exchange import SimulatedExchange
 
 ORDER_TYPES = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
@@ -31,8 +32,72 @@ WEIGHTS: dict[tuple[str, str], int] = {
     ("DELETE", "/papi/v1/margin/allOpenOrders"): 5,
     ("GET", "/papi/v1/margin/allOrders"): 100,
     ("GET", "/papi/v1/margin/allOrderList"): 100,
+    ("DELETE", "/papi/v1/margin/order"): 2,
+    ("GET", "/papi/v1/margin/order"): 10,
+    ("DELETE", "/papi/v1/margin/orderList"): 2,
 }
 HISTORY_LIMIT = 500  # allOrders and allOrderList: "Default 500; max 500"
+
+SIGNED = ("timestamp", "recvWindow")
+ORDER_PARAMS = (
+    "symbol",
+    "side",
+    "type",
+    "quantity",
+    "price",
+    "timeInForce",
+    "newClientOrderId",
+    "stopPrice",
+    "icebergQty",
+    "newOrderRespType",
+    "quoteOrderQty",
+    "sideEffectType",
+    "autoRepayAtCancel",
+    "selfTradePreventionMode",
+)
+OCO_PARAMS = (
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "stopPrice",
+    "stopLimitPrice",
+    "stopLimitTimeInForce",
+    "listClientOrderId",
+    "limitClientOrderId",
+    "stopClientOrderId",
+    "limitIcebergQty",
+    "stopIcebergQty",
+    "newOrderRespType",
+    "sideEffectType",
+    "selfTradePreventionMode",
+)
+# The parameters each signed endpoint reads, per Binance's documentation; anything else is -1104.
+READS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("POST", "/papi/v1/margin/order"): ORDER_PARAMS,
+    ("POST", "/papi/v1/margin/order/oco"): OCO_PARAMS,
+    ("GET", "/papi/v1/margin/openOrders"): ("symbol",),
+    ("GET", "/papi/v1/margin/openOrderList"): (),
+    ("DELETE", "/papi/v1/margin/allOpenOrders"): ("symbol",),
+    ("GET", "/papi/v1/margin/allOrders"): ("symbol", "orderId", "startTime", "endTime", "limit"),
+    ("GET", "/papi/v1/margin/allOrderList"): ("fromId", "startTime", "endTime", "limit"),
+    ("DELETE", "/papi/v1/margin/order"): ("symbol", "orderId", "origClientOrderId", "newClientOrderId"),
+    ("GET", "/papi/v1/margin/order"): ("symbol", "orderId", "origClientOrderId"),
+    ("DELETE", "/papi/v1/margin/orderList"): ("symbol", "orderListId", "listClientOrderId", "newClientOrderId"),
+}
+
+
+def check_all_read(method: str, path: str, params: dict[str, str]) -> None:
+    """-1104 for parameters the endpoint does not read."""
+    reads = READS.get((method, path))
+    if reads is None:
+        return
+    unread = [name for name in params if name not in reads and name not in SIGNED]
+    if unread:
+        read = len([name for name in params if name not in unread])
+        raise ApiError(
+            400, -1104, f"Not all sent parameters were read; read '{read}' parameter(s) but was sent '{len(params)}'."
+        )
 
 
 def weight(sim: SimulatedExchange, method: str, path: str, params: dict[str, str]) -> int:
@@ -78,18 +143,36 @@ def new_order(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     if side not in ("BUY", "SELL") or order_type not in ORDER_TYPES:
         raise ApiError(400, -1102, missing("side' or 'type"))
     stop_price = decimal_param(params, "stopPrice") if order_type in ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT") else None
+    respond = params.get("newOrderRespType", "FULL" if order_type == "LIMIT" else "ACK")
+    if respond not in ("ACK", "RESULT", "FULL"):
+        raise ApiError(400, -1102, missing("newOrderRespType"))
+    quantity, price = decimal_param(params, "quantity"), decimal_param(params, "price")
+    exchange_info.check_order(price, quantity)
     order = sim.place(
         symbol,
         side,
         order_type,
-        decimal_param(params, "quantity"),
-        decimal_param(params, "price"),
+        quantity,
+        price,
         client_order_id=params.get("newClientOrderId"),
         time_in_force="GTC" if order_type == "LIMIT_MAKER" else params.get("timeInForce", "GTC"),
         stop_price=stop_price,
         iceberg_qty=params.get("icebergQty"),
     )
-    return {**order.report("NEW"), "transactTime": order.time}
+    return order_answer(order, respond)
+
+
+def order_answer(order: Order, respond: str) -> dict[str, Any]:
+    """A new order's answer in the shape asked for: ACK, RESULT, or FULL (RESULT with ``fills``)."""
+    if respond == "ACK":
+        return {
+            "symbol": order.symbol,
+            "orderId": order.order_id,
+            "clientOrderId": order.client_order_id,
+            "transactTime": order.time,
+        }
+    result = {**order.report(order.status), "transactTime": order.time}
+    return result if respond == "RESULT" else {**result, "fills": []}  # resting orders have no fills yet
 
 
 def new_oco(sim: SimulatedExchange, params: dict[str, str]) -> Any:
@@ -99,6 +182,8 @@ def new_oco(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     if side not in ("BUY", "SELL"):
         raise ApiError(400, -1102, missing("side"))
     quantity = decimal_param(params, "quantity")
+    exchange_info.check_order(params.get("price"), quantity)
+    exchange_info.check_order(params.get("stopLimitPrice"), quantity, "stopLimitPrice")
     stop_leg = {
         "side": side,
         "type": "STOP_LOSS_LIMIT",
@@ -121,8 +206,14 @@ def new_oco(sim: SimulatedExchange, params: dict[str, str]) -> Any:
 
 def open_orders(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     symbol = symbol_param(sim, params, required=False)
+    # As Binance documents this answer: no orderListId (a leg's list is found from the lists' own "orders").
     return [
-        {**order.report("NEW"), "time": order.time, "updateTime": order.time, "isWorking": True}
+        {
+            **{k: v for k, v in order.report(order.status).items() if k != "orderListId"},
+            "time": order.time,
+            "updateTime": order.update_time,
+            "isWorking": True,
+        }
         for order in sim.open_orders(symbol)
     ]
 
@@ -160,6 +251,45 @@ def all_order_lists(sim: SimulatedExchange, params: dict[str, str]) -> Any:
             status = sim.book.list_status(order_list, order_list.status, "ALL_DONE" if done else "EXECUTING", "")
             answer.append({k: v for k, v in status.items() if k != "orderReports"})
     return answer
+
+
+def the_order(sim: SimulatedExchange, params: dict[str, str], missing_code: int) -> Any:
+    """The order named by ``orderId`` or ``origClientOrderId`` on the request's symbol."""
+    symbol = symbol_param(sim, params)
+    if "orderId" not in params and "origClientOrderId" not in params:
+        raise ApiError(400, -1102, missing("orderId' or 'origClientOrderId"))
+    order = sim.book.find(params.get("orderId"), params.get("origClientOrderId"))
+    if order is None or order.symbol != symbol:
+        raise ApiError(400, missing_code)
+    return order
+
+
+def query_order(sim: SimulatedExchange, params: dict[str, str]) -> Any:
+    order = the_order(sim, params, -2013)
+    working = order.status == "NEW"
+    return {**order.report(order.status), "time": order.time, "updateTime": order.update_time, "isWorking": working}
+
+
+def cancel_order(sim: SimulatedExchange, params: dict[str, str]) -> Any:
+    order = the_order(sim, params, -2011)
+    if order.status != "NEW":
+        raise ApiError(400, -2011)
+    if order.order_list_id != -1:  # a leg: Binance cancels its whole list
+        order_list = sim.book.find_list(str(order.order_list_id), None)
+        assert order_list is not None
+        entry = sim.book.cancel_list(order_list, sim.server_time())
+        return next(r for r in entry["orderReports"] if r["orderId"] == order.order_id)
+    return sim.book.cancel_one(order, sim.server_time())
+
+
+def cancel_order_list(sim: SimulatedExchange, params: dict[str, str]) -> Any:
+    symbol = symbol_param(sim, params)
+    if "orderListId" not in params and "listClientOrderId" not in params:
+        raise ApiError(400, -1102, missing("orderListId' or 'listClientOrderId"))
+    order_list = sim.book.find_list(params.get("orderListId"), params.get("listClientOrderId"))
+    if order_list is None or order_list.symbol != symbol or order_list.status == "ALL_DONE":
+        raise ApiError(400, -2011)
+    return sim.book.cancel_list(order_list, sim.server_time())
 
 
 def cancel_all(sim: SimulatedExchange, params: dict[str, str]) -> Any:
@@ -208,4 +338,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", "/papi/v1/margin/allOpenOrders"): cancel_all,
     ("GET", "/papi/v1/margin/allOrders"): all_orders,
     ("GET", "/papi/v1/margin/allOrderList"): all_order_lists,
+    ("DELETE", "/papi/v1/margin/order"): cancel_order,
+    ("GET", "/papi/v1/margin/order"): query_order,
+    ("DELETE", "/papi/v1/margin/orderList"): cancel_order_list,
 }
