@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import ccxt
 import pytest
@@ -66,3 +67,173 @@ def test_a_cancel_only_touches_its_symbol() -> None:
         assert sorted(o["orderId"] for o in answer if "orderId" in o) == [11]
         assert [leg["orderId"] for leg in answer[1]["orderReports"]] == [20, 21]
         assert sim.open_orders() == [other]
+
+
+# ---- Binance's documented rules, tried with hand-made requests ------------------------------------------
+
+
+def signed_call(
+    sim: Simulator, method: str, path: str, query: str, body: str = "", sign: str | None = None, upper: bool = False
+) -> tuple[int, Any, dict[str, str]]:
+    """Send a request signed over ``sign`` (default: the query followed by the body, as Binance reads it)."""
+    import hashlib
+    import hmac
+    import json
+    import urllib.error
+    import urllib.request
+
+    payload = query + body if sign is None else sign
+    signature = hmac.new(sim.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    signature = signature.upper() if upper else signature
+    if body:
+        body = f"{body}&signature={signature}"
+    else:
+        query = f"{query}&signature={signature}"
+    request = urllib.request.Request(
+        f"{sim.url}{path}?{query}", data=body.encode() or None, method=method, headers={"X-MBX-APIKEY": sim.api_key}
+    )
+    try:
+        with urllib.request.urlopen(request) as answer:
+            return answer.status, json.loads(answer.read()), dict(answer.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), dict(error.headers)
+
+
+def now_ms(sim: Simulator) -> int:
+    return sim.server_time()
+
+
+def test_the_signature_covers_the_query_then_the_body_with_nothing_between() -> None:
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        query, body = "symbol=BTCUSDT", f"timestamp={now_ms(sim)}"
+        status, answer, _ = signed_call(sim, "DELETE", "/papi/v1/margin/allOpenOrders", query, body)
+        assert status == 200 and len(answer) == 2
+        sim.seed_documented_example()
+        wrong = f"{query}&{body}"  # an "&" between them is not what Binance signs
+        status, answer, _ = signed_call(sim, "DELETE", "/papi/v1/margin/allOpenOrders", query, body, sign=wrong)
+        assert (status, answer["code"]) == (400, -1022)
+
+
+def test_the_signature_is_not_case_sensitive() -> None:
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        status, _, _ = signed_call(
+            sim, "DELETE", "/papi/v1/margin/allOpenOrders", f"symbol=BTCUSDT&timestamp={now_ms(sim)}", upper=True
+        )
+        assert status == 200
+
+
+def test_the_querys_value_wins_over_the_bodys() -> None:
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        sim.place("ETHUSDT", "BUY", "LIMIT", "1", "10")
+        query, body = f"symbol=ETHUSDT&timestamp={now_ms(sim)}", "symbol=BTCUSDT"
+        status, answer, _ = signed_call(sim, "DELETE", "/papi/v1/margin/allOpenOrders", query, body)
+        assert status == 200 and answer[0]["symbol"] == "ETHUSDT"
+        assert len(sim.open_orders("BTCUSDT")) == 3
+
+
+def test_a_get_reads_its_parameters_from_the_query_only() -> None:
+    with Simulator() as sim:
+        status, answer, _ = signed_call(sim, "GET", "/papi/v1/margin/openOrders", "", f"timestamp={now_ms(sim)}")
+        assert (status, answer["code"]) == (400, -1102)  # the timestamp in the body is not read
+
+
+def test_an_unknown_parameter_is_refused_with_1104() -> None:
+    with Simulator() as sim:
+        query = f"symbol=BTCUSDT&portfolioMargin=true&timestamp={now_ms(sim)}"
+        status, answer, _ = signed_call(sim, "DELETE", "/papi/v1/margin/allOpenOrders", query)
+        assert (status, answer["code"]) == (400, -1104)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "price", "code", "says"),
+    [
+        ("1e-05", "10", -1100, "quantity"),
+        ("0.0000001", "10", -1013, "LOT_SIZE"),
+        ("1", "10.0000001", -1013, "PRICE_FILTER"),
+        ("0.001", "10", -1013, "NOTIONAL"),
+    ],
+)
+def test_orders_are_checked_against_the_symbols_filters(quantity: str, price: str, code: int, says: str) -> None:
+    with Simulator() as sim:
+        query = f"symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity={quantity}&price={price}"
+        status, answer, _ = signed_call(sim, "POST", "/papi/v1/margin/order", "", f"{query}&timestamp={now_ms(sim)}")
+        assert (status, answer["code"]) == (400, code) and says in answer["msg"]
+        assert sim.open_orders() == []
+
+
+@pytest.mark.parametrize(("respond", "keys"), [("ACK", {"orderId", "transactTime"}), ("FULL", {"fills", "status"})])
+def test_new_order_resp_type_shapes_the_answer(respond: str, keys: set[str]) -> None:
+    with Simulator() as sim:
+        params = f"symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=10&newOrderRespType={respond}"
+        status, answer, headers = signed_call(
+            sim, "POST", "/papi/v1/margin/order", "", f"{params}&timestamp={now_ms(sim)}"
+        )
+        assert status == 200 and keys <= set(answer)
+        assert headers["X-MBX-ORDER-COUNT-1M"] == "1"
+
+
+def test_a_partly_filled_order_is_canceled_with_its_filled_quantity() -> None:
+    with Simulator() as sim:
+        order = sim.place("BTCUSDT", "BUY", "LIMIT", "2", "10")
+        sim.fill(order.order_id, "0.5")
+        [report] = sim.cancel_all("BTCUSDT")
+        assert report["executedQty"] == "0.50000000" and report["cummulativeQuoteQty"] == "5.00000000"
+        assert report["status"] == "CANCELED"
+
+
+def test_one_order_and_one_list_can_be_queried_and_canceled() -> None:
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        stamp = now_ms(sim)
+        status, answer, _ = signed_call(
+            sim, "GET", "/papi/v1/margin/order", f"symbol=BTCUSDT&orderId=11&timestamp={stamp}"
+        )
+        assert status == 200 and answer["status"] == "NEW" and answer["isWorking"] is True
+        status, answer, _ = signed_call(
+            sim, "DELETE", "/papi/v1/margin/order", f"symbol=BTCUSDT&orderId=11&timestamp={stamp}"
+        )
+        assert (
+            status == 200 and answer["status"] == "CANCELED" and answer["origClientOrderId"] == "E6APeyTJvkMvLMYMqu1KQ4"
+        )
+        query = f"symbol=BTCUSDT&orderListId=1929&timestamp={stamp}"
+        status, answer, _ = signed_call(sim, "DELETE", "/papi/v1/margin/orderList", query)
+        assert status == 200 and answer["listStatusType"] == "ALL_DONE" and len(answer["orderReports"]) == 2
+        status, answer, _ = signed_call(
+            sim, "GET", "/papi/v1/margin/order", f"symbol=BTCUSDT&orderId=99&timestamp={stamp}"
+        )
+        assert (status, answer["code"]) == (400, -2013)
+        assert sim.open_orders() == []
+
+
+def test_a_timestamp_ahead_of_the_server_gets_binances_own_words() -> None:
+    with Simulator() as sim:
+        status, answer, _ = signed_call(
+            sim, "DELETE", "/papi/v1/margin/allOpenOrders", f"symbol=BTCUSDT&timestamp={now_ms(sim) + 5000}"
+        )
+        assert (status, answer["code"]) == (400, -1021) and "ahead of the server's time" in answer["msg"]
+
+
+def test_open_orders_are_shaped_as_binance_documents_them() -> None:
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        status, answer, _ = signed_call(
+            sim, "GET", "/papi/v1/margin/openOrders", f"symbol=BTCUSDT&timestamp={now_ms(sim)}"
+        )
+        assert status == 200 and all("orderListId" not in order for order in answer)
+
+
+def test_a_repeat_ban_is_longer_and_the_429_states_the_configured_limit() -> None:
+    with Simulator(weight_limit=30, ban_after=0, ban_seconds=60) as sim:
+        sim.charge(30)
+        _, first = sim.charge(5)
+        assert first is not None and first.status == 418
+        sim.limits._banned_until = 0  # the first ban is over
+        _, second = sim.charge(5)
+        assert second is not None and int(second.headers["Retry-After"]) > 60
+    with Simulator(weight_limit=30) as sim:
+        sim.charge(30)
+        _, limited = sim.charge(5)
+        assert limited is not None and "current limit is 30 request weight" in limited.msg
