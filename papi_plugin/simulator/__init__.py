@@ -18,7 +18,7 @@ from papi_plugin.simulator.book import Order, OrderList
 from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import Fault
 from papi_plugin.simulator.limits import BAN_SECONDS, WEIGHT_LIMIT_1M
-from papi_plugin.simulator.server import DEMO_API_KEY, DEMO_SECRET, Simulator, point_at
+from papi_plugin.simulator.server import DEMO_API_KEY, DEMO_SECRET, Simulator, attach, point_at
 
 __all__ = [
     "BAN_SECONDS",
@@ -33,5 +33,6 @@ __all__ = [
     "SeenRequest",
     "SimulatedExchange",
     "Simulator",
+    "attach",
     "point_at",
 ]

@@ -94,11 +94,20 @@ class Simulator(SimulatedExchange):
 
         Markets load from the simulator's spot and USD-M exchange info only (two requests).
         """
-        point_at(exchange, self.url)
-        exchange.options["fetchMarkets"] = {"types": ["spot", "linear"]}
-        exchange.options["fetchCurrencies"] = False
-        exchange.options["fetchMargins"] = False
-        return exchange
+        return attach(exchange, self.url)
+
+
+def attach(exchange: Any, url: str) -> Any:
+    """Point a ccxt ``binance`` (sync or async) at a simulator running at ``url``, in this process or another.
+
+    Every API goes to the simulator, and markets load from its spot and USD-M exchange info only (ccxt
+    would also ask for currencies and margin pairs, which need Binance's own account endpoints).
+    """
+    point_at(exchange, url)
+    exchange.options["fetchMarkets"] = {"types": ["spot", "linear"]}
+    exchange.options["fetchCurrencies"] = False
+    exchange.options["fetchMargins"] = False
+    return exchange
 
 
 def point_at(exchange: Any, base_url: str) -> Any:

@@ -1,0 +1,118 @@
+"""Real third-party clients against the simulator: python-binance and Binance's official Portfolio Margin SDK,
+with HMAC, Ed25519 and RSA keys, on every margin endpoint the simulator serves. The official SDK parses each
+answer into its own models (``.data()``): an answer it refuses fails here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+from papi_plugin.simulator import Simulator
+
+binance_client = pytest.importorskip("binance.client")
+official = pytest.importorskip("binance_sdk_derivatives_trading_portfolio_margin.derivatives_trading_portfolio_margin")
+common = pytest.importorskip("binance_common.configuration")
+
+KEY_TYPES = ["hmac", "ed25519", "rsa"]
+
+
+def key_pair(sim: Simulator, kind: str) -> tuple[str, str | None, str | None]:
+    """(api key, secret, private key PEM) accepted by ``sim``."""
+    if kind == "hmac":
+        return sim.api_key, sim.secret, None
+    private: Any = ed25519.Ed25519PrivateKey.generate() if kind == "ed25519" else rsa.generate_private_key(65537, 2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    sim.add_public_key(f"{kind}-conformance-key", private.public_key())
+    return f"{kind}-conformance-key", None, pem
+
+
+@pytest.fixture(params=KEY_TYPES)
+def keyed_sim(request: pytest.FixtureRequest) -> Iterator[tuple[Simulator, tuple[str, str | None, str | None]]]:
+    with Simulator() as sim:
+        yield sim, key_pair(sim, str(request.param))
+
+
+def python_binance(sim: Simulator, keys: tuple[str, str | None, str | None]) -> Any:
+    api_key, secret, pem = keys
+    client = binance_client.Client(api_key, secret, private_key=pem, ping=False)
+    client.PAPI_URL = sim.url + "/papi"
+    return client
+
+
+def official_sdk(sim: Simulator, keys: tuple[str, str | None, str | None]) -> Any:
+    api_key, secret, pem = keys
+    config = common.ConfigurationRestAPI(
+        api_key=api_key, api_secret=secret, private_key=pem, base_path=sim.url, retries=0
+    )
+    return official.DerivativesTradingPortfolioMargin(config_rest_api=config).rest_api
+
+
+def test_python_binance_runs_the_margin_endpoints(keyed_sim: Any) -> None:
+    sim, keys = keyed_sim
+    client = python_binance(sim, keys)
+    order = client.papi_create_margin_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="10"
+    )
+    oco = client.papi_margin_order_oco(
+        symbol="BTCUSDT",
+        side="SELL",
+        quantity="1",
+        price="120",
+        stopPrice="90",
+        stopLimitPrice="89",
+        stopLimitTimeInForce="GTC",
+    )
+    assert len(client.papi_get_margin_open_orders(symbol="BTCUSDT")) == 3
+    assert [x["orderListId"] for x in client.papi_get_margin_open_order_list()] == [oco["orderListId"]]
+    assert client.papi_get_margin_order(symbol="BTCUSDT", orderId=order["orderId"])["status"] == "NEW"
+    assert client.papi_cancel_margin_order(symbol="BTCUSDT", orderId=order["orderId"])["status"] == "CANCELED"
+    done = client.papi_cancel_margin_order_list(symbol="BTCUSDT", orderListId=oco["orderListId"])
+    assert done["listStatusType"] == "ALL_DONE"
+    assert {o["status"] for o in client.papi_get_margin_all_orders(symbol="BTCUSDT")} == {"CANCELED"}
+    assert len(client.papi_get_margin_all_order_list()) == 1
+    client.papi_create_margin_order(
+        symbol="BTCUSDT", side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="10"
+    )
+    assert len(client.papi_cancel_margin_all_open_orders(symbol="BTCUSDT")) == 1
+
+
+def answer(call: Callable[..., Any], **params: Any) -> Any:
+    """Call the official SDK and have it parse the answer into its own model."""
+    return call(**params).data()
+
+
+def test_the_official_sdk_accepts_every_answer(keyed_sim: Any) -> None:
+    sim, keys = keyed_sim
+    api = official_sdk(sim, keys)
+    order = answer(
+        api.new_margin_order, symbol="BTCUSDT", side="BUY", type="LIMIT", time_in_force="GTC", quantity=1.0, price=10.0
+    )
+    oco = answer(
+        api.margin_account_new_oco,
+        symbol="BTCUSDT",
+        side="SELL",
+        quantity=1.0,
+        price=120.0,
+        stop_price=90.0,
+        stop_limit_price=89.0,
+        stop_limit_time_in_force="GTC",
+    )
+    assert len(answer(api.query_current_margin_open_order, symbol="BTCUSDT")) == 3
+    assert len(answer(api.query_margin_accounts_open_oco)) == 1
+    assert answer(api.query_margin_account_order, symbol="BTCUSDT", order_id=order.order_id).status == "NEW"
+    assert answer(api.cancel_margin_account_order, symbol="BTCUSDT", order_id=order.order_id).status == "CANCELED"
+    done = answer(api.cancel_margin_account_oco_orders, symbol="BTCUSDT", order_list_id=oco.order_list_id)
+    assert done.list_status_type == "ALL_DONE"
+    assert len(answer(api.query_all_margin_account_orders, symbol="BTCUSDT")) == 3
+    assert len(answer(api.query_margin_accounts_all_oco)) == 1
+    answer(
+        api.new_margin_order, symbol="BTCUSDT", side="BUY", type="LIMIT", time_in_force="GTC", quantity=1.0, price=10.0
+    )
+    canceled = answer(api.cancel_margin_account_all_open_orders_on_a_symbol, symbol="BTCUSDT")
+    assert len(canceled) == 1
