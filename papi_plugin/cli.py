@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 import papi_plugin
+from papi_plugin import plugins
 from papi_plugin.errors import CancelManyFailed, NotFlat
 from papi_plugin.markets import margin_market
 from papi_plugin.redaction import redact
@@ -113,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--key-file", metavar="PATH", help="RSA or Ed25519 private key (PEM) instead of a secret")
     p.add_argument("--demo", action="store_true", help="run against a local simulator with example orders")
     p.add_argument("--base-url", metavar="URL", help="send to URL instead of Binance (a proxy, or a running simulator)")
+    p.add_argument("--plugins", action="store_true", help="list the installed papi_plugin plugins and exit")
     return p
 
 
@@ -198,7 +200,26 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def list_plugins(stdout: Output) -> int:
+    """The installed plugins and whether each is in use (the built-in adapter always is)."""
+    manager = papi_plugin.plugin_manager()
+    installed = plugins.installed_plugins()
+    for name, package, version in installed:
+        if manager.get_plugin(name) is not None:
+            state = "loaded"
+        elif plugins.autoload_disabled():
+            state = f"not loaded ({plugins.DISABLE_AUTOLOAD} is set)"
+        else:
+            state = "refused (see the log)"
+        stdout.line(f"{name}  {package} {version}  {state}")
+    if all(name != plugins.BUILT_IN for name, _, _ in installed):  # a source tree without installed metadata
+        stdout.line(f"{plugins.BUILT_IN}  papi_plugin {papi_plugin.__version__}  built in, loaded")
+    return DONE
+
+
 def run(args: argparse.Namespace, stdout: Output, stderr: Output) -> int:
+    if args.plugins:
+        return list_plugins(stdout)
     if args.all == bool(args.symbols):
         raise ccxt.ArgumentsRequired("give one or more symbols, or --all (not both)")
     params = params_from(args)
