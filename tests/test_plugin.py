@@ -122,3 +122,13 @@ def test_a_sync_bot_does_not_pay_for_ccxts_async_support() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_open_orders_take_their_list_from_the_lists_own_legs(sim: Simulator, sim_exchange: tuple[Any, Runner]) -> None:
+    # Binance's open orders carry no orderListId; a leg's list is found through the lists' "orders" entries.
+    exchange, run = sim_exchange
+    sim.seed_documented_example()
+    orders = run.call(exchange.open_margin_orders, "BTC/USDT")
+    assert {o["id"]: (o["orderList"] or {}).get("orderListId") for o in orders} == {"11": None, "20": 1929, "21": 1929}
+    assert exchange.has["openMarginOrders"] and exchange.has["symbolsWithOpenOrders"]
+    assert run.call(exchange.symbolsWithOpenOrders) == ["BTC/USDT"]
