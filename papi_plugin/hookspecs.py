@@ -49,6 +49,7 @@ def before_retry(exchange: Any, symbol: str, attempt: int, error: Exception, del
 
     ``attempt`` is the 1-based number of the attempt that just failed, ``error`` the ccxt error it
     failed with (its message holds no key or signature) and ``delay`` the seconds about to be slept
-    before the next attempt. Called in the caller's thread or task; must not block for long. An
+    before the next attempt. Called in the thread or task that runs the request (a sync many-symbol call
+    runs its symbols on a few threads); must not block for long. An
     exception raised here is logged at WARNING with the plugin's name and ignored.
     """
