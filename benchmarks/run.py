@@ -388,7 +388,7 @@ def normalise(repeats: int) -> Row:
             else:
                 parsed = exchange.parse_orders(answer, market)
                 theirs.append(time.perf_counter() - started)
-    mine, ccxts = statistics.median(ours) * 1000, statistics.median(theirs) * 1000
+    mine, ccxts = trimmed_mean(ours) * 1000, trimmed_mean(theirs) * 1000
     return Row(
         "5. normalise 900 orders + 50 OCO lists / ccxt parse_orders",
         f"{mine:.1f} ms -> {len(orders)} orders, {ccxts:.1f} ms -> {len(parsed)} (legs lost): ratio {mine / ccxts:.3f}",
@@ -542,7 +542,7 @@ def main() -> int:
         lambda: flatten_20(1 if smoke else 3),
         lambda: busy_ip(1 if smoke else 5),
         lambda: minute_budget(smoke),
-        lambda: normalise(2 if smoke else 30),
+        lambda: normalise(2 if smoke else 80),
         lambda: requests_per_call(3 if smoke else 50),
         lambda: start_up(2 if smoke else 15),
         lambda: memory(10 if smoke else 200),
