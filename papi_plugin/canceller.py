@@ -30,7 +30,7 @@ from papi_plugin.decisions import (
     only_ccxt_errors,
     settled,
 )
-from papi_plugin.errors import Order, canceled_before
+from papi_plugin.errors import Order
 from papi_plugin.flows import Flow, Request
 from papi_plugin.markets import margin_market, margin_markets, unified_symbol
 from papi_plugin.orders import open_orders
@@ -110,17 +110,17 @@ class SyncCanceller(Canceller):
         return [unified_symbol(self.exchange, i) for i in self.drive(flows.discover(self.exchange, call.options), call)]
 
     def settle(self, market_id: str, call: Call) -> Outcome:
+        symbol = self.symbol_of(market_id)
         try:
-            return self.symbol_of(market_id), self.cancel_on(margin_market(self.exchange, market_id, MANY), call)
+            return symbol, self.cancel_on(margin_market(self.exchange, market_id, MANY), call)
         except Exception as error:  # every symbol is tried, whatever fails on one
-            return self.symbol_of(market_id), as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
+            return symbol, as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
 
     def cancel_on(self, market: dict[str, Any], call: Call) -> list[Order]:
         try:
             orders = self.drive(flows.cancel(self.exchange, market, call.options, call.started_ms), call)
         except ccxt.BaseError as error:
-            if canceled_before(error):  # what was canceled is reported either way
-                self.announce(market["symbol"], canceled_before(error))
+            self.announce_failed(market["symbol"], error)
             raise
         return self.announce(market["symbol"], orders)
 
@@ -236,17 +236,17 @@ class AsyncCanceller(Canceller):
         return [unified_symbol(self.exchange, i) for i in ids]
 
     async def settle(self, market_id: str, call: Call) -> Outcome:
+        symbol = self.symbol_of(market_id)
         try:
-            return self.symbol_of(market_id), await self.cancel_on(margin_market(self.exchange, market_id, MANY), call)
+            return symbol, await self.cancel_on(margin_market(self.exchange, market_id, MANY), call)
         except Exception as error:  # every symbol is tried, whatever fails on one
-            return self.symbol_of(market_id), as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
+            return symbol, as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
 
     async def cancel_on(self, market: dict[str, Any], call: Call) -> list[Order]:
         try:
             orders = await self.drive(flows.cancel(self.exchange, market, call.options, call.started_ms), call)
         except ccxt.BaseError as error:
-            if canceled_before(error):  # what was canceled is reported either way
-                self.announce(market["symbol"], canceled_before(error))
+            self.announce_failed(market["symbol"], error)
             raise
         return self.announce(market["symbol"], orders)
 

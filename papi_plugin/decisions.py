@@ -177,6 +177,11 @@ class Canceller:
         tell(self.hook.margin_orders_canceled, exchange=self.exchange, symbol=symbol, orders=orders)
         return orders
 
+    def announce_failed(self, symbol: str, error: BaseException) -> None:
+        """A failed call still tells the observers what it had canceled before it failed, if anything."""
+        if canceled := canceled_before(error):
+            self.announce(symbol, canceled)
+
     def symbol_of(self, symbol: str) -> str:
         try:
             return str(margin_market(self.exchange, symbol)["symbol"])

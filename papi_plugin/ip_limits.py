@@ -36,10 +36,6 @@ def origin(url: str) -> str:
     return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
 
 
-def papi_origin(exchange: Any) -> str:
-    return origin(str(exchange.urls["api"]["papi"]))
-
-
 def limits_for(exchange: Any) -> IpLimits:
     """The gate and budget of the IP behind ``exchange``'s papi URL (made on first use)."""
     url = exchange.urls["api"]["papi"]
