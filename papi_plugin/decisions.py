@@ -71,7 +71,8 @@ class Canceller:
         ip = limits_for(self.exchange)
         ip.weights.configure(*pacing)
         self.exchange.check_required_credentials()
-        ip.gate.refuse_if_banned(self.clock(), f"{self.exchange.id} {name}")
+        if ip.gate.until > (now := self.clock()):
+            ip.gate.refuse_if_banned(now, f"{self.exchange.id} {name}")
         if self._protected != (self.exchange.apiKey, self.exchange.secret):
             self.protect_logs()
         started_ms = int(self.server_clock() * 1000)
@@ -105,7 +106,9 @@ class Canceller:
     def begin_attempt(self, call: Call, request: Request, tries: Tries) -> None:
         """Count an attempt; once the call's deadline has passed, none starts (but the call's very first)."""
         tries.attempts += 1
-        call.deadline.start_attempt(self.context(call, request))
+        if not call.deadline.start_attempt():
+            spent = f"the call's maxElapsed of {call.deadline.seconds:g} s is spent"
+            raise ccxt.RequestTimeout(f"{self.context(call, request)}: not sent, {spent}")
 
     def time_left(self, call: Call) -> float:
         """How long an attempt may wait for its answer: what is left of the call (the first gets at least 1 s)."""
@@ -114,8 +117,11 @@ class Canceller:
 
     def gate_wait(self, call: Call, request: Request) -> float:
         """Seconds to wait for the ban gate before sending; raises when it must not be waited out."""
+        now = self.clock()
+        if call.ip.gate.until <= now:  # open: the common case needs no lock and no message
+            return 0.0
         max_wait = min(call.options.budget.max_retry_after, call.deadline.left())
-        return call.ip.gate.wait_before_sending(self.clock(), max_wait, self.context(call, request))
+        return call.ip.gate.wait_before_sending(now, max_wait, self.context(call, request))
 
     def pacing_wait(self, call: Call, request: Request) -> float:
         """Seconds to wait before the weight budget takes ``request`` (0: reserved); raises past the deadline."""

@@ -41,11 +41,12 @@ class Deadline:
         self.at = self.started + seconds
         self.attempts = 0  # attempts started within the call
 
-    def start_attempt(self, context: str) -> None:
-        """Count an attempt about to start; past the deadline none does, but the call's very first."""
+    def start_attempt(self) -> bool:
+        """Count an attempt about to start; False past the deadline (but for the call's very first)."""
         if self.attempts and self.left() <= 0:
-            raise ccxt.RequestTimeout(f"{context}: not sent, the call's maxElapsed of {self.seconds:g} s is spent")
+            return False
         self.attempts += 1
+        return True
 
     def left(self) -> float:
         return self.at - self.clock()
