@@ -203,3 +203,12 @@ def sim_exchange(mode: str, sim: Simulator) -> Iterator[tuple[Any, Runner]]:
     exchange = sim.attach(papi_plugin.extend(binance(mode, config)))
     yield exchange, runner
     runner.close([exchange])
+
+
+@pytest.fixture(scope="module")
+def markets_binance() -> Iterator[Any]:
+    """A plain ccxt binance with the simulator's markets loaded once; for code that parses, never sends."""
+    with Simulator() as sim:
+        exchange = sim.attach(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret}))
+        exchange.load_markets()
+    yield exchange

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import ccxt
@@ -18,12 +17,9 @@ SINCE = 1_800_000_000_000  # when the call began, ms on Binance's clock
 
 
 @pytest.fixture(scope="module")
-def exchange() -> Iterator[Any]:
-    """A binance with the simulator's markets (loaded once); the flows below never touch the network."""
-    with Simulator() as sim:
-        binance = sim.attach(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret}))
-        binance.load_markets()
-    yield binance
+def exchange(markets_binance: Any) -> Any:
+    """The simulator's markets, loaded once; nothing here touches the network."""
+    return markets_binance
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import ccxt
@@ -11,18 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from papi_plugin.orders import unified_orders
-from papi_plugin.simulator import Simulator
 
 TYPES = ["LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"]
 decimals = st.decimals(min_value="0.000001", max_value="100000", places=6).map(str)
 
 
 @pytest.fixture(scope="module")
-def exchange() -> Iterator[Any]:
-    with Simulator() as sim:
-        binance = sim.attach(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret}))
-        binance.load_markets()
-        yield binance
+def exchange(markets_binance: Any) -> Any:
+    """The simulator's markets, loaded once; nothing here touches the network."""
+    return markets_binance
 
 
 @st.composite
