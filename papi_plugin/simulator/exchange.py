@@ -11,8 +11,9 @@ from typing import Any
 
 from papi_plugin.simulator.api_error import ApiError
 from papi_plugin.simulator.book import Book, Order, OrderList, new_client_id
-from papi_plugin.simulator.exchange_info import SPOT_MARGIN_SYMBOLS
+from papi_plugin.simulator.exchange_info import CM_SYMBOLS, PERPETUAL, SPOT_MARGIN_SYMBOLS, UM_SYMBOLS
 from papi_plugin.simulator.faults import Fault
+from papi_plugin.simulator.futures import CM, UM, FuturesBook, FuturesOrder, Section
 from papi_plugin.simulator.limits import BAN_AFTER_VIOLATIONS, BAN_SECONDS, WEIGHT_LIMIT_1M, Limits
 from papi_plugin.simulator.signatures import Keys
 
@@ -52,6 +53,12 @@ class SimulatedExchange:
         self.margin_symbols = dict(SPOT_MARGIN_SYMBOLS)  # market id -> (base, quote)
         # More margin symbols (X000USDT, X001USDT, ...), for flattening many symbols at once.
         self.margin_symbols.update({f"X{i:03d}USDT": (f"X{i:03d}", "USDT") for i in range(extra_symbols)})
+        # Futures: the same extra symbols as USD-M perpetuals (X000/USDT:USDT) and COIN-M ones (X000/USD:X000).
+        self.um_symbols = dict(UM_SYMBOLS)
+        self.um_symbols.update({f"X{i:03d}USDT": (f"X{i:03d}", "USDT", PERPETUAL, 4133404800000) for i in range(extra_symbols)})
+        self.cm_symbols = dict(CM_SYMBOLS)
+        self.cm_symbols.update({f"X{i:03d}USD_PERP": (f"X{i:03d}", "USD", PERPETUAL, 4133404800000) for i in range(extra_symbols)})
+        self.futures = FuturesBook()
         self.keys = Keys(api_key or "sim" + new_client_id() * 3, secret or new_client_id() * 3)
         self.clock_skew_ms = 0
         self.limits = Limits(weight_limit, window_seconds, ban_after, ban_seconds, clock)
@@ -212,3 +219,46 @@ class SimulatedExchange:
     def cancel_all(self, symbol: str) -> list[dict[str, Any]]:
         """Cancel every open order and order list on ``symbol``, atomically; the documented answer shape."""
         return self.book.cancel_all(symbol, self.server_time())
+
+    # -- futures (UM and CM, plain and conditional)
+
+    def place_futures(
+        self,
+        kind: str,
+        symbol: str,
+        side: str,
+        quantity: str,
+        price: str,
+        type: str | None = None,
+        conditional: bool = False,
+        stop_price: str | None = None,
+        order_id: int | None = None,
+        client_id: str | None = None,
+        time_in_force: str = "GTC",
+        position_side: str = "BOTH",
+    ) -> FuturesOrder:
+        """Open a UM or CM order directly: plain (LIMIT), or conditional (a UM algo or CM conditional STOP)."""
+        if kind not in (UM, CM):
+            raise ValueError(f"kind must be {UM!r} or {CM!r}")
+        order = FuturesOrder(
+            Section(kind, conditional),
+            symbol,
+            -1 if order_id is None else order_id,
+            client_id or "",
+            side,
+            type or ("STOP" if conditional else "LIMIT"),
+            quantity,
+            price,
+            stop_price if stop_price is not None or not conditional else price,
+            time=self.server_time(),
+            time_in_force=time_in_force,
+            position_side=position_side,
+        )
+        return self.futures.place(order)
+
+    def fill_futures(self, kind: str, order_id: int, conditional: bool = False) -> FuturesOrder:
+        """Fill an open UM or CM order whole (or trigger a conditional one): it leaves the open orders."""
+        return self.futures.fill(Section(kind, conditional), order_id, self.server_time())
+
+    def open_futures(self, kind: str, conditional: bool = False, symbol: str | None = None) -> list[FuturesOrder]:
+        return self.futures.open_orders(Section(kind, conditional), symbol)

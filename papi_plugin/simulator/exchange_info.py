@@ -1,4 +1,4 @@
-"""The markets the simulator serves: spot symbols (most open to margin) and one USD-M perpetual."""
+"""The markets the simulator serves: spot symbols (most open to margin), USD-M and COIN-M futures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,21 @@ from papi_plugin.simulator.api_error import ApiError
 
 SPOT_MARGIN_SYMBOLS = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT"), "BNBUSDT": ("BNB", "USDT")}
 SPOT_ONLY_SYMBOLS = {"DOGEBTC": ("DOGE", "BTC")}  # spot, not open to margin trading
-PERPETUAL_SYMBOLS = {"BTCUSDT": ("BTC", "USDT")}  # the USD-M perpetual BTC/USDT:USDT
+QUARTER_DELIVERY = 1798185600000  # 2026-12-25 08:00 UTC, the delivery of the quarterly contracts below
+PERPETUAL = "PERPETUAL"
+# USD-M futures (market id -> base, quote, contract type, delivery): BTC/USDT:USDT, ETH/USDT:USDT, BTC/USDT:USDT-261225
+UM_SYMBOLS = {
+    "BTCUSDT": ("BTC", "USDT", PERPETUAL, 4133404800000),
+    "ETHUSDT": ("ETH", "USDT", PERPETUAL, 4133404800000),
+    "BTCUSDT_261225": ("BTC", "USDT", "CURRENT_QUARTER", QUARTER_DELIVERY),
+}
+# COIN-M futures: BTC/USD:BTC, ETH/USD:ETH, BTC/USD:BTC-261225
+CM_SYMBOLS = {
+    "BTCUSD_PERP": ("BTC", "USD", PERPETUAL, 4133404800000),
+    "ETHUSD_PERP": ("ETH", "USD", PERPETUAL, 4133404800000),
+    "BTCUSD_261225": ("BTC", "USD", "CURRENT_QUARTER", QUARTER_DELIVERY),
+}
+FuturesSymbols = dict[str, tuple[str, str, str, int]]
 TICK, STEP, MIN_PRICE, MAX_PRICE, MIN_QTY, MAX_QTY = "0.000001", "0.000001", "0.000001", "1000000", "0.000001", "9000"
 MIN_NOTIONAL = "0.50000000"  # made up, as the symbols are; small, so that examples place tiny orders
 DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")  # Binance's legal range for a decimal parameter
@@ -63,29 +77,34 @@ def spot_symbol(symbol: str, base: str, quote: str, margin: bool) -> dict[str, A
     }
 
 
-def perpetual_symbol(symbol: str, base: str, quote: str) -> dict[str, Any]:
-    return {
+def futures_symbol(symbol: str, base: str, quote: str, contract_type: str, delivery: int, coin_m: bool) -> dict[str, Any]:
+    """A USD-M (margined in the quote) or COIN-M (margined in the base, 100 USD a contract) futures symbol."""
+    entry: dict[str, Any] = {
         "symbol": symbol,
-        "pair": symbol,
-        "contractType": "PERPETUAL",
-        "deliveryDate": 4133404800000,
+        "pair": symbol.split("_")[0],
+        "contractType": contract_type,
+        "deliveryDate": delivery,
         "onboardDate": 1569398400000,
-        "status": "TRADING",
         "baseAsset": base,
         "quoteAsset": quote,
-        "marginAsset": quote,
-        "pricePrecision": 2,
-        "quantityPrecision": 3,
+        "marginAsset": base if coin_m else quote,
+        "pricePrecision": 1 if coin_m else 2,
+        "quantityPrecision": 0 if coin_m else 3,
         "baseAssetPrecision": 8,
         "quotePrecision": 8,
         "underlyingType": "COIN",
         "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": "0.10", "maxPrice": "4529764", "tickSize": "0.10"},
-            {"filterType": "LOT_SIZE", "minQty": "0.001", "maxQty": "1000", "stepSize": "0.001"},
+            {"filterType": "PRICE_FILTER", "minPrice": "0.1", "maxPrice": "4529764", "tickSize": "0.1"},
+            {"filterType": "LOT_SIZE", "minQty": "1" if coin_m else "0.001", "maxQty": "1000", "stepSize": "1" if coin_m else "0.001"},
         ],
-        "orderTypes": ["LIMIT", "MARKET"],
-        "timeInForce": ["GTC"],
+        "orderTypes": ["LIMIT", "MARKET", "STOP", "TAKE_PROFIT", "STOP_MARKET", "TAKE_PROFIT_MARKET"],
+        "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
     }
+    if coin_m:
+        entry.update({"contractStatus": "TRADING", "contractSize": 100})
+    else:
+        entry["status"] = "TRADING"
+    return entry
 
 
 def spot_info(margin_symbols: dict[str, tuple[str, str]], server_time: int) -> dict[str, Any]:
@@ -94,13 +113,14 @@ def spot_info(margin_symbols: dict[str, tuple[str, str]], server_time: int) -> d
     return {"timezone": "UTC", "serverTime": server_time, "rateLimits": [], "symbols": symbols}
 
 
-def usdm_info(server_time: int) -> dict[str, Any]:
-    symbols = [perpetual_symbol(s, b, q) for s, (b, q) in PERPETUAL_SYMBOLS.items()]
+def usdm_info(um_symbols: FuturesSymbols, server_time: int) -> dict[str, Any]:
+    symbols = [futures_symbol(s, *entry, coin_m=False) for s, entry in um_symbols.items()]
     return {"timezone": "UTC", "serverTime": server_time, "rateLimits": [], "symbols": symbols}
 
 
-def coinm_info(server_time: int) -> dict[str, Any]:
-    return {"timezone": "UTC", "serverTime": server_time, "rateLimits": [], "symbols": []}
+def coinm_info(cm_symbols: FuturesSymbols, server_time: int) -> dict[str, Any]:
+    symbols = [futures_symbol(s, *entry, coin_m=True) for s, entry in cm_symbols.items()]
+    return {"timezone": "UTC", "serverTime": server_time, "rateLimits": [], "symbols": symbols}
 
 
 def margin_pairs(margin_symbols: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:

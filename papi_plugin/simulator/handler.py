@@ -11,12 +11,13 @@ from typing import Any
 from papi_plugin.simulator.api_error import ApiError
 from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import JSON
+from papi_plugin.simulator.futures_routes import ORDERS_PLACED as FUTURES_ORDERS_PLACED
 from papi_plugin.simulator.routes import ROUTES, check_all_read, weight
 from papi_plugin.simulator.signatures import SignedParams, read_params
 
 SIGNED_PREFIXES = ("/papi/", "/sapi/")
 ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-1M"  # on every order answer: orders placed this minute
-ORDERS_PLACED = {("POST", "/papi/v1/margin/order"): 1, ("POST", "/papi/v1/margin/order/oco"): 2}
+ORDERS_PLACED = {("POST", "/papi/v1/margin/order"): 1, ("POST", "/papi/v1/margin/order/oco"): 2, **FUTURES_ORDERS_PLACED}
 
 
 class Server(ThreadingHTTPServer):

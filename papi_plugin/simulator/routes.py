@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from papi_plugin.simulator import exchange_info
+from papi_plugin.simulator import exchange_info, futures_routes
 from papi_plugin.simulator.api_error import ApiError, missing
 from papi_plugin.simulator.book import Order
 from papi_plugin.simulator.exchange import SimulatedExchange
@@ -87,6 +87,9 @@ READS: dict[tuple[str, str], tuple[str, ...]] = {
 }
 
 
+READS.update(futures_routes.READS)
+
+
 def check_all_read(method: str, path: str, params: dict[str, str]) -> None:
     """-1104 for parameters the endpoint does not read."""
     reads = READS.get((method, path))
@@ -104,6 +107,8 @@ def weight(sim: SimulatedExchange, method: str, path: str, params: dict[str, str
     if (method, path) == ("GET", "/papi/v1/margin/openOrders") and "symbol" not in params:
         # Without a symbol, Binance counts one request per symbol trading on the exchange.
         return len(sim.margin_symbols) + len(exchange_info.SPOT_ONLY_SYMBOLS)
+    if (method, path) in futures_routes.ROUTES:
+        return futures_routes.weight(path, params) or 1
     return WEIGHTS.get((method, path), 1)
 
 
@@ -306,11 +311,11 @@ def spot_info(sim: SimulatedExchange, params: dict[str, str]) -> Any:
 
 
 def usdm_info(sim: SimulatedExchange, params: dict[str, str]) -> Any:
-    return exchange_info.usdm_info(sim.server_time())
+    return exchange_info.usdm_info(sim.um_symbols, sim.server_time())
 
 
 def coinm_info(sim: SimulatedExchange, params: dict[str, str]) -> Any:
-    return exchange_info.coinm_info(sim.server_time())
+    return exchange_info.coinm_info(sim.cm_symbols, sim.server_time())
 
 
 def margin_pairs(sim: SimulatedExchange, params: dict[str, str]) -> Any:
@@ -341,4 +346,5 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("DELETE", "/papi/v1/margin/order"): cancel_order,
     ("GET", "/papi/v1/margin/order"): query_order,
     ("DELETE", "/papi/v1/margin/orderList"): cancel_order_list,
+    **futures_routes.ROUTES,
 }

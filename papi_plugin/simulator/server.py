@@ -92,7 +92,7 @@ class Simulator(SimulatedExchange):
     def attach(self, exchange: Any) -> Any:
         """Point a sync or async ccxt ``binance`` at this simulator; returns the same object.
 
-        Markets load from the simulator's spot and USD-M exchange info only (two requests).
+        Markets load from the simulator's spot, USD-M and COIN-M exchange info only (three requests).
         """
         return attach(exchange, self.url)
 
@@ -100,11 +100,11 @@ class Simulator(SimulatedExchange):
 def attach(exchange: Any, url: str) -> Any:
     """Point a ccxt ``binance`` (sync or async) at a simulator running at ``url``, in this process or another.
 
-    Every API goes to the simulator, and markets load from its spot and USD-M exchange info only (ccxt
-    would also ask for currencies and margin pairs, which need Binance's own account endpoints).
+    Every API goes to the simulator, and markets load from its spot, USD-M and COIN-M exchange info only
+    (ccxt would also ask for currencies and margin pairs, which need Binance's own account endpoints).
     """
     point_at(exchange, url)
-    exchange.options["fetchMarkets"] = {"types": ["spot", "linear"]}
+    exchange.options["fetchMarkets"] = {"types": ["spot", "linear", "inverse"]}
     exchange.options["fetchCurrencies"] = False
     exchange.options["fetchMargins"] = False
     return exchange

@@ -1,0 +1,176 @@
+"""The simulator's futures books: USD-M (UM) and COIN-M (CM) orders of a Portfolio Margin account.
+
+Each kind has plain orders and conditional ones: UM algo orders (``/papi/v1/um/algo/...``) and CM
+conditional orders (``/papi/v1/cm/conditional/...``). Every order is reported in the shape Binance
+documents for its section; a cancel-all answers only a code and a message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from papi_plugin.simulator.book import new_client_id
+
+UM, CM = "um", "cm"
+CANCELED = {(UM, False): "CANCELED", (UM, True): "CANCELED", (CM, False): "CANCELED", (CM, True): "CANCELLED"}
+CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
+FIRST_IDS = {(UM, False): 8_000_000, (UM, True): 3_000, (CM, False): 9_000_000, (CM, True): 4_000}
+
+
+class Section(NamedTuple):
+    """One kind of futures order: ``kind`` "um" or "cm", plain or ``conditional``."""
+
+    kind: str
+    conditional: bool
+
+
+@dataclass
+class FuturesOrder:
+    section: Section
+    symbol: str
+    order_id: int
+    client_id: str
+    side: str
+    type: str  # LIMIT for a plain order; STOP, TAKE_PROFIT, ... for a conditional one
+    quantity: str
+    price: str
+    stop_price: str | None = None
+    time: int = 0
+    update_time: int = 0
+    status: str = "NEW"
+    executed: str = "0"
+    position_side: str = "BOTH"
+    time_in_force: str = "GTC"
+
+    def report(self, history: bool = False) -> dict[str, Any]:
+        """The order as Binance reports it for its section (``history``: as the history reads add fields)."""
+        kind, conditional = self.section
+        if kind == UM and conditional:
+            entry = {
+                "algoId": self.order_id,
+                "clientAlgoId": self.client_id,
+                "algoType": "CONDITIONAL",
+                "orderType": self.type,
+                "symbol": self.symbol,
+                "side": self.side,
+                "positionSide": self.position_side,
+                "timeInForce": self.time_in_force,
+                "quantity": self.quantity,
+                "algoStatus": self.status,
+                "triggerPrice": self.stop_price or "0",
+                "price": self.price,
+                "selfTradePreventionMode": "EXPIRE_MAKER",
+                "workingType": "CONTRACT_PRICE",
+                "priceMatch": "NONE",
+                "closePosition": False,
+                "priceProtect": False,
+                "reduceOnly": False,
+                "createTime": self.time,
+                "updateTime": self.update_time,
+                "triggerTime": 0,
+                "goodTillDate": 0,
+            }
+            return {**entry, "actualOrderId": "", "actualPrice": "0.00000"} if history else entry
+        if kind == CM and conditional:
+            entry = {
+                "newClientStrategyId": self.client_id,
+                "strategyId": self.order_id,
+                "strategyStatus": self.status,
+                "strategyType": self.type,
+                "origQty": self.quantity,
+                "price": self.price,
+                "reduceOnly": False,
+                "side": self.side,
+                "positionSide": self.position_side,
+                "stopPrice": self.stop_price or "0",
+                "symbol": self.symbol,
+                "bookTime": self.time,
+                "updateTime": self.update_time,
+                "timeInForce": self.time_in_force,
+                "activatePrice": "",
+                "priceRate": "",
+            }
+            return {**entry, "triggerTime": 0} if history else entry
+        executed = Decimal(self.executed)
+        entry = {
+            "avgPrice": self.price if executed else "0.0",
+            "clientOrderId": self.client_id,
+            ("cumQuote" if kind == UM else "cumBase"): f"{executed * Decimal(self.price) if kind == UM else executed}",
+            "executedQty": self.executed,
+            "orderId": self.order_id,
+            "origQty": self.quantity,
+            "origType": self.type,
+            "price": self.price,
+            "reduceOnly": False,
+            "side": self.side,
+            "positionSide": self.position_side,
+            "status": self.status,
+            "symbol": self.symbol,
+            "time": self.time,
+            "timeInForce": self.time_in_force,
+            "type": self.type,
+            "updateTime": self.update_time,
+        }
+        if kind == UM:
+            entry.update({"selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": 0, "priceMatch": "NONE"})
+        else:
+            entry["pair"] = self.symbol.split("_")[0]
+        return entry
+
+
+def _counters() -> dict[Section, Iterator[int]]:
+    return {Section(*key): itertools.count(first) for key, first in FIRST_IDS.items()}
+
+
+@dataclass
+class FuturesBook:
+    """Open UM and CM orders, plain and conditional, and every one ever placed; changes hold ``lock``."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    open: dict[Section, dict[int, FuturesOrder]] = field(default_factory=dict)
+    history: dict[Section, dict[int, FuturesOrder]] = field(default_factory=dict)
+    ids: dict[Section, Iterator[int]] = field(default_factory=_counters)
+
+    def place(self, order: FuturesOrder) -> FuturesOrder:
+        with self.lock:
+            placed = self.history.setdefault(order.section, {})
+            if order.order_id < 0:
+                order.order_id = next(i for i in self.ids[order.section] if i not in placed)
+            order.client_id = order.client_id or new_client_id()
+            order.update_time = order.update_time or order.time
+            self.open.setdefault(order.section, {})[order.order_id] = placed[order.order_id] = order
+            return order
+
+    def open_orders(self, section: Section, symbol: str | None = None) -> list[FuturesOrder]:
+        with self.lock:
+            return [o for o in self.open.get(section, {}).values() if symbol is None or o.symbol == symbol]
+
+    def cancel_all(self, section: Section, symbol: str, now: int) -> list[FuturesOrder]:
+        """Cancel the section's open orders on ``symbol``, atomically."""
+        with self.lock:
+            book = self.open.get(section, {})
+            canceled = [o for o in book.values() if o.symbol == symbol]
+            for order in canceled:
+                del book[order.order_id]
+                order.status, order.update_time = CANCELED[section], now
+            return canceled
+
+    def fill(self, section: Section, order_id: int, now: int) -> FuturesOrder:
+        """Fill an open plain order whole, or trigger an open conditional one: it leaves the book."""
+        with self.lock:
+            order = self.open[section].pop(order_id)
+            order.executed = order.quantity if not section.conditional else "0"
+            order.status = "TRIGGERED" if section.conditional else "FILLED"
+            order.update_time = now
+            return order
+
+    def all_orders(self, section: Section, symbol: str | None, limit: int) -> list[FuturesOrder]:
+        """The most recent orders of the section (on ``symbol``), open or not, oldest first."""
+        with self.lock:
+            mine = [o for o in self.history.get(section, {}).values() if symbol is None or o.symbol == symbol]
+            return sorted(mine, key=lambda o: o.order_id)[-limit:]
