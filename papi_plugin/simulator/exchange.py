@@ -11,7 +11,7 @@ from typing import Any
 
 from papi_plugin.simulator.api_error import ApiError
 from papi_plugin.simulator.book import Book, Order, OrderList, new_client_id
-from papi_plugin.simulator.exchange_info import CM_SYMBOLS, PERPETUAL, SPOT_MARGIN_SYMBOLS, UM_SYMBOLS
+from papi_plugin.simulator.exchange_info import CM_SYMBOLS, NO_DELIVERY, PERPETUAL, SPOT_MARGIN_SYMBOLS, UM_SYMBOLS
 from papi_plugin.simulator.faults import Fault
 from papi_plugin.simulator.futures import CM, UM, FuturesBook, FuturesOrder, Section
 from papi_plugin.simulator.limits import BAN_AFTER_VIOLATIONS, BAN_SECONDS, WEIGHT_LIMIT_1M, Limits
@@ -54,10 +54,9 @@ class SimulatedExchange:
         # More margin symbols (X000USDT, X001USDT, ...), for flattening many symbols at once.
         self.margin_symbols.update({f"X{i:03d}USDT": (f"X{i:03d}", "USDT") for i in range(extra_symbols)})
         # Futures: the same extra symbols as USD-M perpetuals (X000/USDT:USDT) and COIN-M ones (X000/USD:X000).
-        self.um_symbols = dict(UM_SYMBOLS)
-        self.um_symbols.update({f"X{i:03d}USDT": (f"X{i:03d}", "USDT", PERPETUAL, 4133404800000) for i in range(extra_symbols)})
-        self.cm_symbols = dict(CM_SYMBOLS)
-        self.cm_symbols.update({f"X{i:03d}USD_PERP": (f"X{i:03d}", "USD", PERPETUAL, 4133404800000) for i in range(extra_symbols)})
+        extra = [f"X{i:03d}" for i in range(extra_symbols)]
+        self.um_symbols = {**UM_SYMBOLS, **{f"{x}USDT": (x, "USDT", PERPETUAL, NO_DELIVERY) for x in extra}}
+        self.cm_symbols = {**CM_SYMBOLS, **{f"{x}USD_PERP": (x, "USD", PERPETUAL, NO_DELIVERY) for x in extra}}
         self.futures = FuturesBook()
         self.keys = Keys(api_key or "sim" + new_client_id() * 3, secret or new_client_id() * 3)
         self.clock_skew_ms = 0

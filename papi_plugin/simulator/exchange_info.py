@@ -11,17 +11,17 @@ from papi_plugin.simulator.api_error import ApiError
 SPOT_MARGIN_SYMBOLS = {"BTCUSDT": ("BTC", "USDT"), "ETHUSDT": ("ETH", "USDT"), "BNBUSDT": ("BNB", "USDT")}
 SPOT_ONLY_SYMBOLS = {"DOGEBTC": ("DOGE", "BTC")}  # spot, not open to margin trading
 QUARTER_DELIVERY = 1798185600000  # 2026-12-25 08:00 UTC, the delivery of the quarterly contracts below
-PERPETUAL = "PERPETUAL"
+PERPETUAL, NO_DELIVERY = "PERPETUAL", 4133404800000  # what Binance gives a perpetual as its delivery date
 # USD-M futures (market id -> base, quote, contract type, delivery): BTC/USDT:USDT, ETH/USDT:USDT, BTC/USDT:USDT-261225
 UM_SYMBOLS = {
-    "BTCUSDT": ("BTC", "USDT", PERPETUAL, 4133404800000),
-    "ETHUSDT": ("ETH", "USDT", PERPETUAL, 4133404800000),
+    "BTCUSDT": ("BTC", "USDT", PERPETUAL, NO_DELIVERY),
+    "ETHUSDT": ("ETH", "USDT", PERPETUAL, NO_DELIVERY),
     "BTCUSDT_261225": ("BTC", "USDT", "CURRENT_QUARTER", QUARTER_DELIVERY),
 }
 # COIN-M futures: BTC/USD:BTC, ETH/USD:ETH, BTC/USD:BTC-261225
 CM_SYMBOLS = {
-    "BTCUSD_PERP": ("BTC", "USD", PERPETUAL, 4133404800000),
-    "ETHUSD_PERP": ("ETH", "USD", PERPETUAL, 4133404800000),
+    "BTCUSD_PERP": ("BTC", "USD", PERPETUAL, NO_DELIVERY),
+    "ETHUSD_PERP": ("ETH", "USD", PERPETUAL, NO_DELIVERY),
     "BTCUSD_261225": ("BTC", "USD", "CURRENT_QUARTER", QUARTER_DELIVERY),
 }
 FuturesSymbols = dict[str, tuple[str, str, str, int]]
@@ -77,8 +77,11 @@ def spot_symbol(symbol: str, base: str, quote: str, margin: bool) -> dict[str, A
     }
 
 
-def futures_symbol(symbol: str, base: str, quote: str, contract_type: str, delivery: int, coin_m: bool) -> dict[str, Any]:
+def futures_symbol(
+    symbol: str, base: str, quote: str, contract_type: str, delivery: int, coin_m: bool
+) -> dict[str, Any]:
     """A USD-M (margined in the quote) or COIN-M (margined in the base, 100 USD a contract) futures symbol."""
+    step = "1" if coin_m else "0.001"
     entry: dict[str, Any] = {
         "symbol": symbol,
         "pair": symbol.split("_")[0],
@@ -95,7 +98,7 @@ def futures_symbol(symbol: str, base: str, quote: str, contract_type: str, deliv
         "underlyingType": "COIN",
         "filters": [
             {"filterType": "PRICE_FILTER", "minPrice": "0.1", "maxPrice": "4529764", "tickSize": "0.1"},
-            {"filterType": "LOT_SIZE", "minQty": "1" if coin_m else "0.001", "maxQty": "1000", "stepSize": "1" if coin_m else "0.001"},
+            {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "1000", "stepSize": step},
         ],
         "orderTypes": ["LIMIT", "MARKET", "STOP", "TAKE_PROFIT", "STOP_MARKET", "TAKE_PROFIT_MARKET"],
         "timeInForce": ["GTC", "IOC", "FOK", "GTX"],

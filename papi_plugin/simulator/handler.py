@@ -17,7 +17,11 @@ from papi_plugin.simulator.signatures import SignedParams, read_params
 
 SIGNED_PREFIXES = ("/papi/", "/sapi/")
 ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-1M"  # on every order answer: orders placed this minute
-ORDERS_PLACED = {("POST", "/papi/v1/margin/order"): 1, ("POST", "/papi/v1/margin/order/oco"): 2, **FUTURES_ORDERS_PLACED}
+ORDERS_PLACED = {
+    ("POST", "/papi/v1/margin/order"): 1,
+    ("POST", "/papi/v1/margin/order/oco"): 2,
+    **FUTURES_ORDERS_PLACED,
+}
 
 
 class Server(ThreadingHTTPServer):
