@@ -1,7 +1,7 @@
 """The Binance Portfolio Margin adapter: the built-in plugin (entry point ``binance_portfolio_margin``).
 
-It offers ccxt's ``binance`` objects, sync and async, the capabilities of one ``SyncCanceller`` or
-``AsyncCanceller`` per exchange object (``canceller.py``).
+It offers ccxt's ``binance`` objects, sync and async, the capabilities of one ``SyncAccount`` or
+``AsyncAccount`` per exchange object (``account.py``, built on the margin shells of ``canceller.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 import ccxt
 import pluggy
 
+from papi_plugin.account import AsyncAccount, SyncAccount
 from papi_plugin.canceller import AsyncCanceller, SyncCanceller
 from papi_plugin.hookspecs import hookimpl
 from papi_plugin.params import DEFAULT_BUDGET, OPTIONS_KEY
@@ -24,6 +25,10 @@ CAPABILITIES = (
     "cancel_all_margin_orders_many",
     "open_margin_orders",
     "symbols_with_open_orders",
+    "cancel_all_um_orders",
+    "cancel_all_cm_orders",
+    "cancel_all_portfolio_orders",
+    "open_portfolio_orders",
 )
 ATTRIBUTE = "papi_plugin_canceller"  # where an exchange object keeps its canceller
 _lock = threading.Lock()
@@ -49,7 +54,7 @@ def register_capabilities(exchange: Any, hook: pluggy.HookRelay) -> dict[str, Ca
     return {name: getattr(canceller, name) for name in CAPABILITIES}
 
 
-def canceller_for(exchange: Any, hook: pluggy.HookRelay) -> SyncCanceller | AsyncCanceller:
+def canceller_for(exchange: Any, hook: pluggy.HookRelay) -> SyncAccount | AsyncAccount:
     """The one canceller of this exchange object, made on first use."""
     with _lock:
         existing = exchange.__dict__.get(ATTRIBUTE)
@@ -57,7 +62,7 @@ def canceller_for(exchange: Any, hook: pluggy.HookRelay) -> SyncCanceller | Asyn
             return existing  # type: ignore[no-any-return]
         support = async_ccxt()
         is_async = support is not None and isinstance(exchange, support.Exchange)
-        canceller = AsyncCanceller(exchange, hook) if is_async else SyncCanceller(exchange, hook)
+        canceller = AsyncAccount(exchange, hook) if is_async else SyncAccount(exchange, hook)
         setattr(exchange, ATTRIBUTE, canceller)
         canceller.protect_logs()  # from the first line: ccxt logs the key and signed URLs at DEBUG
         options = exchange.options.get(OPTIONS_KEY)
@@ -66,7 +71,7 @@ def canceller_for(exchange: Any, hook: pluggy.HookRelay) -> SyncCanceller | Asyn
         return canceller
 
 
-def canceller_of(exchange: Any) -> SyncCanceller | AsyncCanceller:
+def canceller_of(exchange: Any) -> SyncAccount | AsyncAccount:
     """The canceller ``papi_plugin.extend`` gave this exchange object (its time can be replaced in tests)."""
     canceller = exchange.__dict__.get(ATTRIBUTE)
     if canceller is None:
@@ -74,4 +79,12 @@ def canceller_of(exchange: Any) -> SyncCanceller | AsyncCanceller:
     return canceller  # type: ignore[no-any-return]
 
 
-__all__ = ["AsyncCanceller", "SyncCanceller", "canceller_for", "canceller_of", "register_capabilities"]
+__all__ = [
+    "AsyncAccount",
+    "AsyncCanceller",
+    "SyncAccount",
+    "SyncCanceller",
+    "canceller_for",
+    "canceller_of",
+    "register_capabilities",
+]

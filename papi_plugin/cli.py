@@ -1,4 +1,4 @@
-"""``papi-cancel-all``: cancel every open cross-margin order on a symbol, by hand.
+"""``papi-cancel-all``: cancel every open order on Portfolio Margin symbols (margin, USD-M, COIN-M), by hand.
 
     papi-cancel-all BTC/USDT --demo          # against a local simulator, no account needed
     BINANCE_API_KEY=... BINANCE_API_SECRET=... papi-cancel-all BTC/USDT --confirm
@@ -27,7 +27,6 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 import papi_plugin
 from papi_plugin import plugins
 from papi_plugin.errors import CancelManyFailed, NotFlat
-from papi_plugin.markets import margin_market
 from papi_plugin.redaction import redact
 
 DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
@@ -46,10 +45,12 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
 )
 
 # Margin symbols are spot markets: one exchange-info request instead of ccxt's seven (futures, currencies,
-# margin pairs), each paced by ccxt's throttle, when every second counts.
+# margin pairs), each paced by ccxt's throttle, when every second counts. Futures markets load only when a
+# futures symbol (BTC/USDT:USDT, BTCUSD_PERP) or --all asks for them.
 MARKET_OPTIONS = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
+ALL_MARKET_TYPES = ["spot", "linear", "inverse"]
 
-COLUMNS = ("id", "client id", "type", "side", "price", "amount", "filled", "list id")
+COLUMNS = ("id", "client id", "type", "side", "price", "trigger", "amount", "filled", "list id")
 
 
 def exit_code(error: Exception) -> int:
@@ -100,16 +101,23 @@ class Progress:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="papi-cancel-all",
-        description="Cancel every open cross-margin order (OCO lists included) on a Binance Portfolio Margin symbol.",
+        description="Cancel every open order on Binance Portfolio Margin symbols: cross margin (OCO lists included),"
+        " USD-M and COIN-M futures (conditional orders included).",
         epilog="Keys come from BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file). "
         "Exit codes: 0 done, 2 bad input, 3 authentication, 4 rate limited or banned, "
         "5 network or exchange unavailable, 6 not flat after --confirm.",
     )
-    p.add_argument("symbols", nargs="*", metavar="SYMBOL", help="unified symbol (BTC/USDT) or market id (BTCUSDT)")
-    p.add_argument("--all", action="store_true", help="every symbol with open margin orders or order lists")
+    p.add_argument(
+        "symbols",
+        nargs="*",
+        metavar="SYMBOL",
+        help="BTC/USDT (margin), BTC/USDT:USDT (USD-M), BTC/USD:BTC (COIN-M), or a market id",
+    )
+    p.add_argument("--all", action="store_true", help="the whole account: every symbol with open orders, of every kind")
     p.add_argument("--json", action="store_true", help="print the unified orders as JSON, keyed by symbol")
     p.add_argument("--dry-run", action="store_true", help="list what would be canceled; cancel nothing")
     p.add_argument("--confirm", action="store_true", help="re-check the symbol is flat; cancel again if not")
+    p.add_argument("--no-conditional", action="store_true", help="futures: leave the conditional orders open")
     p.add_argument("--recv-window", type=int, metavar="MS", help="recvWindow in milliseconds (1..60000)")
     p.add_argument("--key-file", metavar="PATH", help="RSA or Ed25519 private key (PEM) instead of a secret")
     p.add_argument("--demo", action="store_true", help="run against a local simulator with example orders")
@@ -124,7 +132,15 @@ def params_from(args: argparse.Namespace) -> dict[str, Any]:
         params["recvWindow"] = args.recv_window
     if args.confirm:
         params["confirm"] = True
+    if args.no_conditional:
+        params["conditional"] = False
     return params
+
+
+def market_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Only spot markets for margin symbols; every kind for --all or any futures symbol."""
+    futures = args.all or any(":" in symbol or "_" in symbol for symbol in args.symbols)
+    return {**MARKET_OPTIONS, "fetchMarkets": {"types": ALL_MARKET_TYPES if futures else ["spot"]}}
 
 
 @contextlib.contextmanager
@@ -134,12 +150,14 @@ def exchange_for(args: argparse.Namespace, stderr: Output) -> Iterator[Any]:
         from papi_plugin.simulator import Simulator
 
         with Simulator() as sim:
-            sim.seed_documented_example()
+            seed_demo(sim)
             stderr.line(
-                "papi-cancel-all: DEMO: a local simulator seeded with Binance's documented example orders;"
-                " no real account is touched."
+                "papi-cancel-all: DEMO: a local simulator seeded with Binance's documented margin example orders"
+                " and a USD-M and a COIN-M order (each with a conditional one); no real account is touched."
             )
-            yield sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+            exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+            exchange.options["fetchMarkets"] = market_options(args)["fetchMarkets"]
+            yield exchange
         return
     key = os.environ.get("BINANCE_API_KEY")
     secret = os.environ.get("BINANCE_API_SECRET")
@@ -149,12 +167,19 @@ def exchange_for(args: argparse.Namespace, stderr: Output) -> Iterator[Any]:
         raise ccxt.ArgumentsRequired(
             "set BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file), or try --demo to see it on a simulator"
         )
-    exchange = papi_plugin.extend(ccxt.binance({"apiKey": key, "secret": secret, "options": dict(MARKET_OPTIONS)}))
+    exchange = papi_plugin.extend(ccxt.binance({"apiKey": key, "secret": secret, "options": market_options(args)}))
     if args.base_url:
         from papi_plugin.simulator import point_at
 
         point_at(exchange, args.base_url)
     yield exchange
+
+
+def seed_demo(sim: Any) -> None:
+    """One order of each kind: Binance's documented margin example (an order and an OCO list), a USD-M
+    order and algo order on BTC/USDT:USDT, a COIN-M order and conditional order on BTC/USD:BTC."""
+    sim.seed_documented_example()
+    sim.seed_futures_example()
 
 
 def read_key_file(path: str, stderr: Output) -> str:
@@ -187,6 +212,7 @@ def table(rows: list[dict[str, Any]]) -> str:
             "type": order.get("type"),
             "side": order.get("side"),
             "price": order.get("price"),
+            "trigger": order.get("triggerPrice"),
             "amount": order.get("amount"),
             "filled": order.get("filled"),
             "list id": (order.get("orderList") or {}).get("orderListId", (order.get("info") or {}).get("orderListId")),
@@ -225,25 +251,15 @@ def run(args: argparse.Namespace, stdout: Output, stderr: Output) -> int:
     params = params_from(args)
     failures: dict[str, ccxt.BaseError] = {}
     with exchange_for(args, stderr) as exchange:
-        if args.dry_run:
-            results = dry_run(exchange, args.symbols or None, params)
-        else:
-            try:
-                results = exchange.cancel_all_margin_orders_many(args.symbols or None, params)
-            except CancelManyFailed as partial:
-                results, failures = partial.canceled, partial.errors
+        call = exchange.open_portfolio_orders if args.dry_run else exchange.cancel_all_portfolio_orders
+        try:
+            results = call(args.symbols or None, params)
+        except CancelManyFailed as partial:
+            results, failures = partial.canceled, partial.errors
     show(results, args, stdout)
     for symbol, error in failures.items():
         stderr.line(f"papi-cancel-all: {symbol}: {type(error).__name__}: {error}")
     return exit_code(next(iter(failures.values()))) if failures else DONE
-
-
-def dry_run(exchange: Any, symbols: list[str] | None, params: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    results: dict[str, list[dict[str, Any]]] = {}
-    for symbol in exchange.symbols_with_open_orders(params) if symbols is None else symbols:
-        orders = exchange.open_margin_orders(symbol, params)
-        results[margin_market(exchange, symbol)["symbol"]] = orders
-    return results
 
 
 def show(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, stdout: Output) -> None:
@@ -251,7 +267,7 @@ def show(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, std
         stdout.line(json.dumps(results, indent=2, default=str))
         return
     if not results:
-        stdout.line("no open margin orders" + (" (simulation)" if args.demo else ""))
+        stdout.line("no open orders" + (" (simulation)" if args.demo else ""))
     verb = "would cancel (dry run, nothing canceled)" if args.dry_run else "canceled"
     for symbol, orders in results.items():
         stdout.line(f"{symbol}: {verb} {len(orders)} order(s){' (simulation)' if args.demo else ''}")

@@ -24,6 +24,7 @@ from papi_plugin.error_table import Action, Answer, classify, fate_unknown, head
 from papi_plugin.errors import CancelManyFailed, Order, canceled_before
 from papi_plugin.flows import LostAnswer, Request
 from papi_plugin.ip_limits import IpLimits, limits_for
+from papi_plugin.kinds import MARGIN, Kind
 from papi_plugin.markets import margin_market, unified_symbol
 from papi_plugin.observers import tell
 from papi_plugin.pacing import USED_WEIGHT_HEADER
@@ -100,7 +101,12 @@ class Canceller:
 
     def context(self, call: Call, request: Request) -> str:
         endpoint = request.endpoint
-        what = call.name if endpoint == transport.CANCEL_ALL else f"{endpoint.method} {endpoint.path}"
+        if endpoint == transport.CANCEL_ALL:
+            what = call.name
+        elif endpoint in transport.CANCEL_ALLS:  # a futures call cancels through two endpoints: say which
+            what = f"{call.name} {endpoint.method} {endpoint.path}"
+        else:
+            what = f"{endpoint.method} {endpoint.path}"
         return f"{self.exchange.id} {what} {request.label}"
 
     def begin_attempt(self, call: Call, request: Request, tries: Tries) -> None:
@@ -179,14 +185,15 @@ class Canceller:
     def gave_up(self, call: Call, tries: Tries, failure: Failure) -> ccxt.BaseError:
         return exhausted(failure.verdict, tries.attempts, call.deadline.elapsed())
 
-    def announce(self, symbol: str, orders: list[Order]) -> list[Order]:
-        tell(self.hook.margin_orders_canceled, exchange=self.exchange, symbol=symbol, orders=orders)
+    def announce(self, symbol: str, orders: list[Order], kind: Kind = MARGIN) -> list[Order]:
+        hook = self.hook.margin_orders_canceled if kind is MARGIN else self.hook.futures_orders_canceled
+        tell(hook, exchange=self.exchange, symbol=symbol, orders=orders)
         return orders
 
-    def announce_failed(self, symbol: str, error: BaseException) -> None:
+    def announce_failed(self, symbol: str, error: BaseException, kind: Kind = MARGIN) -> None:
         """A failed call still tells the observers what it had canceled before it failed, if anything."""
         if canceled := canceled_before(error):
-            self.announce(symbol, canceled)
+            self.announce(symbol, canceled, kind)
 
     def symbol_of(self, symbol: str) -> str:
         try:
@@ -259,4 +266,4 @@ def settled(request: Request, tries: Tries, response: Any) -> Any:
 
 def nothing_open(request: Request, failure: Failure) -> bool:
     """A cancel-all that failed with -2011 ("Unknown order sent."): nothing was open, which is success."""
-    return failure.verdict.action is Action.NOTHING_OPEN and request.endpoint == transport.CANCEL_ALL
+    return failure.verdict.action is Action.NOTHING_OPEN and request.endpoint in transport.CANCEL_ALLS

@@ -15,7 +15,7 @@ class NotFlat(ccxt.OperationFailed):  # type: ignore[misc]
     def __init__(
         self, symbol: str, rounds: int, open_orders: list[Any], open_lists: list[Any], canceled: list[Order]
     ) -> None:
-        order_ids = [str(o.get("orderId")) for o in open_orders if isinstance(o, dict)]
+        order_ids = [order_id(o) for o in open_orders if isinstance(o, dict)]
         list_ids = [str(x.get("orderListId")) for x in open_lists if isinstance(x, dict)]
         super().__init__(
             f"{symbol} is not flat after {rounds} extra cancel round(s): open orders [{', '.join(order_ids)}],"
@@ -25,6 +25,14 @@ class NotFlat(ccxt.OperationFailed):  # type: ignore[misc]
         self.remaining_orders = open_orders
         self.remaining_lists = open_lists
         self.canceled = canceled
+
+
+def order_id(record: dict[str, Any]) -> str:
+    """An open order's id: ``orderId``, a UM algo order's ``algoId``, a CM conditional order's ``strategyId``."""
+    for key in ("orderId", "algoId", "strategyId"):
+        if record.get(key) is not None:
+            return str(record[key])
+    return "None"
 
 
 class CancelManyFailed(ccxt.OperationFailed):  # type: ignore[misc]

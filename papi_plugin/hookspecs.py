@@ -44,6 +44,17 @@ def margin_orders_canceled(exchange: Any, symbol: str, orders: list[dict[str, An
 
 
 @hookspec
+def futures_orders_canceled(exchange: Any, symbol: str, orders: list[dict[str, Any]]) -> None:
+    """Observe a successful USD-M or COIN-M cancel (``cancel_all_um_orders``, ``cancel_all_cm_orders``, or
+    a futures symbol of ``cancel_all_portfolio_orders``).
+
+    ``symbol`` is the unified futures symbol (``BTC/USDT:USDT``, ``BTC/USD:BTC``); ``orders`` are the ccxt
+    unified orders the call canceled, a conditional one with ``order["conditional"] = True``. Called as
+    ``margin_orders_canceled`` is: also with what a failed call had canceled; an exception is logged and ignored.
+    """
+
+
+@hookspec
 def before_retry(exchange: Any, symbol: str, attempt: int, error: Exception, delay: float) -> None:
     """Observe a retry before it sleeps.
 

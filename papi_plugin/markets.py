@@ -1,4 +1,4 @@
-"""From the caller's symbol to the spot market open to margin trading that the papi endpoints take."""
+"""From the caller's symbol to the market, of the right kind, that the papi endpoints take."""
 
 from __future__ import annotations
 
@@ -6,22 +6,44 @@ from typing import Any
 
 import ccxt
 
+from papi_plugin.kinds import KINDS, MARGIN, Kind, kind_of
 from papi_plugin.params import echo
 
 SPOT = "spot"
+PORTFOLIO_CALL = "cancel_all_portfolio_orders"
 
 
-def margin_market(exchange: Any, symbol: str, call: str = "cancel_all_margin_orders") -> dict[str, Any]:
-    """The spot market with margin trading for a unified symbol or a Binance market id."""
-    # ccxt's safe_market picks the USD-M perpetual for an id such as BTCUSDT unless asked for the spot one.
-    market = (exchange.markets or {}).get(symbol) or exchange.safe_market(symbol, None, None, SPOT)
-    if market.get("id") is None:  # ccxt's placeholder for an id it does not know
+def candidates(exchange: Any, symbol: str) -> list[dict[str, Any]]:
+    """The loaded markets a unified symbol or a Binance market id names (an id such as BTCUSDT names the
+    spot market and the USD-M perpetual alike)."""
+    market = (exchange.markets or {}).get(symbol)
+    if market is not None:
+        return [market]
+    return list((exchange.markets_by_id or {}).get(symbol) or [])
+
+
+def market_of_kind(exchange: Any, symbol: str, kind: Kind, call: str | None = None) -> dict[str, Any]:
+    """The market of ``kind`` that ``symbol`` names; raises ``BadSymbol`` naming the right call otherwise."""
+    call = call or kind.call
+    found = candidates(exchange, symbol)
+    for market in found:
+        if kind_of(market) is kind:
+            return market
+    if not found:
         raise ccxt.BadSymbol(f"binance {call}() does not know the symbol {echo(symbol)}")
-    if not market.get("spot") or not market.get("margin"):
-        raise ccxt.BadSymbol(
-            f"binance {call}() needs a spot market open to margin trading; {market['symbol']} is not one"
-        )
-    return market  # type: ignore[no-any-return]
+    market = found[0]
+    other = kind_of(market)
+    if kind is MARGIN:
+        need = "needs a spot market open to margin trading"
+    else:
+        need = f"needs a {kind.title} market (such as {kind.example})"
+    hint = f"; for {other.title} use {other.call}()" if other is not None else ""
+    raise ccxt.BadSymbol(f"binance {call}() {need}; {market['symbol']} is not one{hint}")
+
+
+def margin_market(exchange: Any, symbol: str, call: str = MARGIN.call) -> dict[str, Any]:
+    """The spot market with margin trading for a unified symbol or a Binance market id."""
+    return market_of_kind(exchange, symbol, MARGIN, call)
 
 
 def margin_markets(exchange: Any, symbols: list[str], call: str) -> list[dict[str, Any]]:
@@ -31,6 +53,39 @@ def margin_markets(exchange: Any, symbols: list[str], call: str) -> list[dict[st
         market = margin_market(exchange, symbol, call)
         markets.setdefault(market["symbol"], market)
     return list(markets.values())
+
+
+def portfolio_market(exchange: Any, symbol: str, call: str = PORTFOLIO_CALL) -> tuple[Kind, dict[str, Any]]:
+    """The market of any of the three kinds that ``symbol`` names, with its kind.
+
+    A Binance id naming markets of two kinds (BTCUSDT: the spot market and the USD-M perpetual) is refused:
+    the unified symbol says which is meant.
+    """
+    found = [(kind, market) for market in candidates(exchange, symbol) if (kind := kind_of(market)) is not None]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        named = " or ".join(market["symbol"] for _, market in found)
+        raise ccxt.BadSymbol(f"binance {call}() cannot tell which market {echo(symbol)} is: use {named}")
+    if candidates(exchange, symbol):
+        market = candidates(exchange, symbol)[0]
+        kinds = ", ".join(kind.title for kind in KINDS)
+        raise ccxt.BadSymbol(f"binance {call}() cancels {kinds} orders; {market['symbol']} is none of them")
+    raise ccxt.BadSymbol(f"binance {call}() does not know the symbol {echo(symbol)}")
+
+
+def portfolio_markets(exchange: Any, symbols: list[str], call: str) -> list[tuple[Kind, dict[str, Any]]]:
+    """Each symbol's market and kind, once each, in the order given; raises before anything is sent."""
+    markets: dict[str, tuple[Kind, dict[str, Any]]] = {}
+    for symbol in symbols:
+        kind, market = portfolio_market(exchange, symbol, call)
+        markets.setdefault(market["symbol"], (kind, market))
+    return list(markets.values())
+
+
+def market_by_id(exchange: Any, market_id: str, kind: Kind) -> dict[str, Any] | None:
+    """The loaded market of ``kind`` with this Binance id (as an answer names it), if any."""
+    return next((m for m in candidates(exchange, market_id) if kind_of(m) is kind), None)
 
 
 def unified_symbol(exchange: Any, market_id: str) -> str:

@@ -135,3 +135,20 @@ def recovered_orders(exchange: Any, market: dict[str, Any], history: list[Any], 
     for order in orders:
         order["recovered"] = True
     return orders
+
+
+def futures_orders(exchange: Any, market: dict[str, Any], section: Any, records: list[dict[str, Any]]) -> list[Order]:
+    """UM or CM orders of one section (``kinds.Section``) as ccxt unified orders, parsed by ccxt's own
+    ``binance.parse_order`` for ``market``; ``order["conditional"]`` tells a conditional order (a UM algo
+    order, a CM conditional order) from a plain one."""
+    unified: list[Order] = []
+    try:
+        for record in records:
+            order: Order = exchange.parse_order(record, market)
+            order["conditional"] = section.conditional
+            unified.append(order)
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as malformed:
+        problem = f"{malformed!r:.200}"
+    else:
+        return unified
+    raise ccxt.BadResponse(f"binance {section.history.path} answer could not be parsed: {problem}")

@@ -23,7 +23,14 @@ MAX_SYMBOL_ECHO = 40  # characters of a bad symbol repeated in an error message
 BUDGET_KEYS = ("maxAttempts", "maxElapsed", "maxRetryAfter")
 DEFAULT_BUDGET: dict[str, float] = {"maxAttempts": 5, "maxElapsed": 30, "maxRetryAfter": 10}
 DEFAULT_CONFIRM_ROUNDS = 5
-CALL_ONLY = (*BUDGET_KEYS, "confirm", "maxConfirmRounds")  # read here, never sent
+CALL_ONLY = (*BUDGET_KEYS, "confirm", "maxConfirmRounds", "conditional")  # read here, never sent
+# The calls that cancel futures orders, and so take {"conditional": False} (plain orders only).
+CONDITIONAL_CALLS = (
+    "cancel_all_um_orders",
+    "cancel_all_cm_orders",
+    "cancel_all_portfolio_orders",
+    "open_portfolio_orders",
+)
 SENT = ("recvWindow",)  # what the caller may send, besides the symbol
 SET_BY_CCXT = ("timestamp", "signature")
 # ccxt's conventions that mean "this account's cross margin": accepted and not sent.
@@ -36,6 +43,7 @@ class CallOptions(NamedTuple):
     budget: Budget
     confirm_rounds: int | None  # None: no verification
     sent: dict[str, Any]  # sent with every request of the call (the symbol is added per request)
+    conditional: bool = True  # futures: cancel the conditional orders too
 
 
 def echo(value: Any) -> str:
@@ -103,7 +111,21 @@ def call_options(options: Any, params: Any, call: str) -> CallOptions:
         seconds("maxElapsed", merged["maxElapsed"]),
         seconds("maxRetryAfter", merged["maxRetryAfter"]),
     )
-    return CallOptions(budget, confirm_rounds(params), wire_params(params, call))
+    return CallOptions(budget, confirm_rounds(params), wire_params(params, call), conditional(params, call))
+
+
+def conditional(params: Mapping[str, Any], call: str) -> bool:
+    """Whether a futures cancel covers the conditional orders too (the default); only futures calls take it."""
+    if "conditional" not in params:
+        return True
+    value = params["conditional"]
+    if call not in CONDITIONAL_CALLS:
+        raise ccxt.BadRequest(
+            f"binance {call}() does not take the parameter 'conditional'; {CONDITIONAL_CALLS[0]}() does"
+        )
+    if not isinstance(value, bool):
+        raise ccxt.BadRequest(f"papi_plugin conditional must be True or False, got {echo(value)}")
+    return value
 
 
 def confirm_rounds(params: Mapping[str, Any]) -> int | None:

@@ -57,9 +57,15 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     return os.path.join(CASSETTES, request.module.__name__.split(".")[-1])
 
 
-def scenario(seed: bool = True, faults: list[Fault | None] | None = None, skew_ms: int = 0) -> Any:
+def scenario(
+    seed: bool = True,
+    faults: list[Fault | None] | None = None,
+    skew_ms: int = 0,
+    endpoint: str = CANCEL_ALL,
+    futures: bool = False,
+) -> Any:
     """What the simulator plays when a cassette is recorded from it (ignored on replay)."""
-    return pytest.mark.scenario(seed=seed, faults=faults or [], skew_ms=skew_ms)
+    return pytest.mark.scenario(seed=seed, faults=faults or [], skew_ms=skew_ms, endpoint=endpoint, futures=futures)
 
 
 def recording(request: pytest.FixtureRequest) -> bool:
@@ -131,8 +137,8 @@ def recorded_binance(request: pytest.FixtureRequest, fake_time: FakeTime | None)
     key, secret, live = credentials()
     sims: list[Simulator] = []
 
-    def build(mode: str) -> Any:
-        exchange = papi_plugin.extend(binance(mode, {"apiKey": key, "secret": secret, "options": dict(MARKET_OPTIONS)}))
+    def build(mode: str, options: dict[str, Any] = MARKET_OPTIONS) -> Any:
+        exchange = papi_plugin.extend(binance(mode, {"apiKey": key, "secret": secret, "options": dict(options)}))
         if recording(request) and not live:
             marker = request.node.get_closest_marker("scenario")
             spec = marker.kwargs if marker else {"seed": True, "faults": [], "skew_ms": 0}
@@ -140,9 +146,12 @@ def recorded_binance(request: pytest.FixtureRequest, fake_time: FakeTime | None)
             sims.append(sim)
             if spec["seed"]:
                 sim.seed_documented_example()
+            if spec.get("futures"):
+                sim.seed_futures_example()
             sim.clock_skew_ms = spec["skew_ms"]
-            sim.inject(CANCEL_ALL, *spec["faults"])
+            sim.inject(spec.get("endpoint", CANCEL_ALL), *spec["faults"])
             sim.attach(exchange)
+            exchange.options["fetchMarkets"] = options["fetchMarkets"]  # what the replay will load
         return exchange
 
     yield build

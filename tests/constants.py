@@ -12,6 +12,8 @@ OPEN_ORDERS = "GET /papi/v1/margin/openOrders"
 OPEN_ORDERS_PATH = "/papi/v1/margin/openOrders"
 OPEN_ORDER_LISTS_PATH = "/papi/v1/margin/openOrderList"
 MARKET_OPTIONS = {"fetchMarkets": {"types": ["spot", "linear"]}, "fetchCurrencies": False, "fetchMargins": False}
+# Every kind of Portfolio Margin market, as the simulator's attach() loads them: spot, USD-M and COIN-M.
+ALL_MARKET_OPTIONS = {**MARKET_OPTIONS, "fetchMarkets": {"types": ["spot", "linear", "inverse"]}}
 
 # Binance's documented answer: limit order 11 and OCO list 1929 with legs 20 and 21, with their own client ids.
 DOCUMENTED_IDS = ["11", "20", "21"]

@@ -120,7 +120,7 @@ def test_without_keys_it_stops_with_a_clear_message() -> None:
     assert_clean(result)
 
 
-@pytest.mark.parametrize("args", [["XYZ/USDT"], ["BTC/USDT:USDT"], ["BTC/USDT", "--recv-window", "70000"]])
+@pytest.mark.parametrize("args", [["XYZ/USDT"], ["DOGE/BTC"], ["ETH/USD:BTC"], ["BTC/USDT", "--recv-window", "70000"]])
 def test_bad_input_exits_2(cli: Cli, args: list[str]) -> None:
     result = cli(*args, "--demo", key=None, secret=None)
     assert result.returncode == 2

@@ -26,7 +26,7 @@ def test_extend_returns_the_same_object_and_announces_the_capability() -> None:
 async def test_extend_works_on_async_binance() -> None:
     exchange = papi_plugin.extend(binance("async", {}))
     assert exchange.has["cancelAllMarginOrders"] is True
-    assert binance_pm.canceller_of(exchange).__class__ is binance_pm.AsyncCanceller
+    assert binance_pm.canceller_of(exchange).__class__ is binance_pm.AsyncAccount
     await exchange.close()
 
 

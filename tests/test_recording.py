@@ -13,7 +13,7 @@ import vcr
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
 from tests.conftest import binance, vcr_settings
-from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
+from tests.constants import ALL_MARKET_OPTIONS, CANCEL_ALL, TEST_API_KEY, TEST_SECRET
 
 SIGNED_VALUE = re.compile(r"signature=[0-9A-Za-z%+/=]+")
 
@@ -39,7 +39,7 @@ def test_sync_recording_scrubs_the_key_secret_and_signature_and_replays(tmp_path
     assert_scrubbed(text, key, secret)
 
     replayed = papi_plugin.extend(
-        ccxt.binance({"apiKey": TEST_API_KEY, "secret": TEST_SECRET, "options": dict(MARKET_OPTIONS)})
+        ccxt.binance({"apiKey": TEST_API_KEY, "secret": TEST_SECRET, "options": dict(ALL_MARKET_OPTIONS)})
     )
     with vcr.VCR(record_mode="none", **vcr_settings()).use_cassette(str(cassette)) as played:
         assert [o["id"] for o in replayed.cancel_all_margin_orders("BTC/USDT")] == ["11", "20", "21"]

@@ -23,7 +23,7 @@ def test_every_answer_reports_the_used_weight() -> None:
         with pytest.raises(ccxt.OrderNotFound):  # -2011: on a host other than papi.binance.com, ccxt says so
             exchange.papiDeleteMarginAllOpenOrders({"symbol": "BTCUSDT"})
         headers = {k.lower(): v for k, v in exchange.last_response_headers.items()}
-        assert int(headers["x-mbx-used-weight-1m"]) == sim.weight_used == 20 + 1 + 5
+        assert int(headers["x-mbx-used-weight-1m"]) == sim.weight_used == 20 + 1 + 1 + 5  # 3 exchange infos
 
 
 def test_ignoring_429s_gets_the_ip_banned_with_418() -> None:

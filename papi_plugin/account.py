@@ -1,0 +1,242 @@
+"""The whole Portfolio Margin account: USD-M and COIN-M futures, and every kind at once.
+
+``SyncAccount`` and ``AsyncAccount`` add to the margin shells (``canceller.py``) the futures capabilities,
+written side by side as those are: ``cancel_all_um_orders``, ``cancel_all_cm_orders`` and
+``cancel_all_portfolio_orders``. Every request goes through the same ``drive``: the same retry table,
+ban gate, weight budget and deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple, TypeVar
+
+import ccxt
+
+from papi_plugin import flows, futures_flows
+from papi_plugin.canceller import SYMBOL_THREADS, AsyncCanceller, SyncCanceller
+from papi_plugin.decisions import Call, Outcome, as_ccxt_error, many_outcome, only_ccxt_errors
+from papi_plugin.errors import Order
+from papi_plugin.flows import Flow
+from papi_plugin.kinds import CM, KINDS, MARGIN, UM, Kind, Section
+from papi_plugin.markets import PORTFOLIO_CALL, margin_market, market_of_kind, portfolio_markets
+from papi_plugin.orders import open_orders
+from papi_plugin.params import symbol_argument, symbols_argument
+
+T = TypeVar("T")
+OPEN_CALL = "open_portfolio_orders"
+Known = dict[Section, list[Any]]  # a symbol's open orders per section, as a discovery read them
+
+
+class Target(NamedTuple):
+    """One symbol of a whole-account cancel: its kind, its market, and its open orders if already read."""
+
+    kind: Kind
+    market: dict[str, Any]
+    known: Known | None = None
+
+
+def discovery_flow(exchange: Any, kind: Kind, call: Call) -> Flow[list[Target]]:
+    """The symbols of ``kind`` with open orders, read with the cheapest requests Binance documents."""
+    if kind is MARGIN:
+        ids = yield from flows.discover(exchange, call.options)
+        return [Target(MARGIN, margin_market(exchange, market_id, PORTFOLIO_CALL)) for market_id in ids]
+    found = yield from futures_flows.discover(exchange, kind, call.options)
+    return [Target(kind, market, known) for market, known in found]
+
+
+def open_flow(exchange: Any, target: Target, call: Call) -> Flow[list[Order]]:
+    """A target's open orders, unified: what a cancel would cancel."""
+    if target.kind is MARGIN:
+        return open_orders(exchange, target.market, *(yield from flows.open_on(target.market, call.options)))
+    return (yield from futures_flows.open_futures(exchange, target.market, target.kind, call.options, target.known))
+
+
+def discovery_label(kind: Kind) -> str:
+    return f"all {kind.title} symbols"
+
+
+def discovered(found: list[list[Target] | ccxt.BaseError]) -> tuple[list[Target], list[Outcome]]:
+    """The targets each kind's discovery found (in ``KINDS`` order), and the failure of any that failed:
+    those symbols are unknown, the others go on."""
+    targets: list[Target] = []
+    failed: list[Outcome] = []
+    for kind, result in zip(KINDS, found, strict=True):
+        if isinstance(result, ccxt.BaseError):
+            failed.append((discovery_label(kind), result))
+        else:
+            targets += result
+    return targets, failed
+
+
+class SyncAccount(SyncCanceller):
+    @only_ccxt_errors
+    def cancel_all_um_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
+        """Cancel every open USD-M futures order on ``symbol`` (``BTC/USDT:USDT``), its open UM algo orders too
+        unless ``{"conditional": False}``. Returns every order canceled, as ccxt unified orders."""
+        return self.cancel_kind(UM, symbol, params)
+
+    @only_ccxt_errors
+    def cancel_all_cm_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
+        """Cancel every open COIN-M futures order on ``symbol`` (``BTC/USD:BTC``), its open CM conditional orders
+        too unless ``{"conditional": False}``. Returns every order canceled, as ccxt unified orders."""
+        return self.cancel_kind(CM, symbol, params)
+
+    @only_ccxt_errors
+    def cancel_all_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
+        """Cancel every open order of the account, margin, UM and CM (conditional ones too unless told
+        otherwise), or those on the given symbols of any kind. Returns ``{symbol: orders}``; one symbol's
+        failure does not stop the others (``CancelManyFailed``), all within one deadline and weight budget."""
+        wanted = symbols_argument(symbols, PORTFOLIO_CALL)
+        call = self.begin(PORTFOLIO_CALL, params)
+        self.exchange.load_markets()
+        if wanted is not None:
+            targets = [
+                Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, PORTFOLIO_CALL)
+            ]
+            return many_outcome(self.each(targets, lambda target: self.settle_target(target, call)))
+        targets, failed = discovered(self.each(list(KINDS), lambda kind: self.discover(kind, call)))
+        return many_outcome(failed + self.each(targets, lambda target: self.settle_target(target, call)))
+
+    @only_ccxt_errors
+    def open_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
+        """What ``cancel_all_portfolio_orders`` would cancel, with the same arguments: ``{symbol: open orders}``.
+        Reads only; raises ``CancelManyFailed`` naming what could not be read, after reading the rest."""
+        wanted = symbols_argument(symbols, OPEN_CALL)
+        call = self.begin(OPEN_CALL, params)
+        self.exchange.load_markets()
+        if wanted is not None:
+            targets = [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, OPEN_CALL)]
+            failed: list[Outcome] = []
+        else:
+            targets, failed = discovered(self.each(list(KINDS), lambda kind: self.discover(kind, call)))
+        return many_outcome(failed + self.each(targets, lambda target: self.read_target(target, call)))
+
+    def read_target(self, target: Target, call: Call) -> Outcome:
+        symbol = target.market["symbol"]
+        try:
+            return symbol, self.drive(open_flow(self.exchange, target, call), call)
+        except Exception as error:
+            return symbol, as_ccxt_error(f"{self.exchange.id} {OPEN_CALL} {symbol}", error)
+
+    def cancel_kind(self, kind: Kind, symbol: Any, params: Any) -> list[Order]:
+        symbol = symbol_argument(symbol, kind.call)
+        call = self.begin(kind.call, params)
+        self.exchange.load_markets()
+        return self.cancel_futures_on(market_of_kind(self.exchange, symbol, kind), kind, call)
+
+    def cancel_futures_on(
+        self, market: dict[str, Any], kind: Kind, call: Call, known: Known | None = None
+    ) -> list[Order]:
+        flow = futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known)
+        try:
+            orders = self.drive(flow, call)
+        except ccxt.BaseError as error:
+            self.announce_failed(market["symbol"], error, kind)
+            raise
+        return self.announce(market["symbol"], orders, kind)
+
+    def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:
+        try:
+            return self.drive(discovery_flow(self.exchange, kind, call), call)
+        except Exception as error:
+            return as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {discovery_label(kind)}", error)
+
+    def settle_target(self, target: Target, call: Call) -> Outcome:
+        symbol = target.market["symbol"]
+        try:
+            if target.kind is MARGIN:
+                return symbol, self.cancel_on(target.market, call)
+            return symbol, self.cancel_futures_on(target.market, target.kind, call, target.known)
+        except Exception as error:  # every symbol is tried, whatever fails on one
+            return symbol, as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {symbol}", error)
+
+    @staticmethod
+    def each(items: list[Any], work: Callable[[Any], T]) -> list[T]:
+        """``work`` on every item, concurrently on a few threads; results in the items' order."""
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(min(SYMBOL_THREADS, len(items)), thread_name_prefix="papi-plugin-symbol") as pool:
+            return list(pool.map(work, items))
+
+
+class AsyncAccount(AsyncCanceller):
+    @only_ccxt_errors
+    async def cancel_all_um_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
+        """The async twin of ``SyncAccount.cancel_all_um_orders``: same params, results and errors."""
+        return await self.cancel_kind(UM, symbol, params)
+
+    @only_ccxt_errors
+    async def cancel_all_cm_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
+        """The async twin of ``SyncAccount.cancel_all_cm_orders``: same params, results and errors."""
+        return await self.cancel_kind(CM, symbol, params)
+
+    @only_ccxt_errors
+    async def cancel_all_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
+        """The async twin of ``SyncAccount.cancel_all_portfolio_orders``: every symbol runs as a task."""
+        wanted = symbols_argument(symbols, PORTFOLIO_CALL)
+        call = self.begin(PORTFOLIO_CALL, params)
+        await self.exchange.load_markets()
+        if wanted is not None:
+            targets = [
+                Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, PORTFOLIO_CALL)
+            ]
+            return many_outcome(list(await asyncio.gather(*(self.settle_target(t, call) for t in targets))))
+        targets, failed = discovered(list(await asyncio.gather(*(self.discover(kind, call) for kind in KINDS))))
+        settled = await asyncio.gather(*(self.settle_target(target, call) for target in targets))
+        return many_outcome(failed + list(settled))
+
+    @only_ccxt_errors
+    async def open_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
+        """The async twin of ``SyncAccount.open_portfolio_orders``."""
+        wanted = symbols_argument(symbols, OPEN_CALL)
+        call = self.begin(OPEN_CALL, params)
+        await self.exchange.load_markets()
+        if wanted is not None:
+            targets = [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, OPEN_CALL)]
+            failed: list[Outcome] = []
+        else:
+            targets, failed = discovered(list(await asyncio.gather(*(self.discover(kind, call) for kind in KINDS))))
+        read = await asyncio.gather(*(self.read_target(target, call) for target in targets))
+        return many_outcome(failed + list(read))
+
+    async def read_target(self, target: Target, call: Call) -> Outcome:
+        symbol = target.market["symbol"]
+        try:
+            return symbol, await self.drive(open_flow(self.exchange, target, call), call)
+        except Exception as error:
+            return symbol, as_ccxt_error(f"{self.exchange.id} {OPEN_CALL} {symbol}", error)
+
+    async def cancel_kind(self, kind: Kind, symbol: Any, params: Any) -> list[Order]:
+        symbol = symbol_argument(symbol, kind.call)
+        call = self.begin(kind.call, params)
+        await self.exchange.load_markets()
+        return await self.cancel_futures_on(market_of_kind(self.exchange, symbol, kind), kind, call)
+
+    async def cancel_futures_on(
+        self, market: dict[str, Any], kind: Kind, call: Call, known: Known | None = None
+    ) -> list[Order]:
+        flow = futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known)
+        try:
+            orders = await self.drive(flow, call)
+        except ccxt.BaseError as error:
+            self.announce_failed(market["symbol"], error, kind)
+            raise
+        return self.announce(market["symbol"], orders, kind)
+
+    async def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:
+        try:
+            return await self.drive(discovery_flow(self.exchange, kind, call), call)
+        except Exception as error:
+            return as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {discovery_label(kind)}", error)
+
+    async def settle_target(self, target: Target, call: Call) -> Outcome:
+        symbol = target.market["symbol"]
+        try:
+            if target.kind is MARGIN:
+                return symbol, await self.cancel_on(target.market, call)
+            return symbol, await self.cancel_futures_on(target.market, target.kind, call, target.known)
+        except Exception as error:  # every symbol is tried, whatever fails on one
+            return symbol, as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {symbol}", error)

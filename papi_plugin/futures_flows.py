@@ -1,0 +1,202 @@
+"""What a UM or CM cancel asks of Binance, as flows (sans-IO, like ``flows.py``).
+
+The futures cancel-alls answer only a code and a message, so a cancel reads the symbol's open orders
+first (per section: plain, and conditional unless told otherwise), cancels the conditional ones then the
+plain ones, and reconciles through each section's order history: every order the call canceled is
+returned once, as the history reports it, including one placed between the read and the cancel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt
+
+from papi_plugin import transport
+from papi_plugin.errors import NotFlat, carrying_canceled
+from papi_plugin.flows import RECOVERY_MARGIN_MS, Flow, ask, open_list
+from papi_plugin.kinds import CANCELED_STATUSES, Kind, Section
+from papi_plugin.markets import market_by_id
+from papi_plugin.orders import Order, futures_orders
+from papi_plugin.params import CallOptions
+
+ALL_SYMBOLS = "all symbols"
+DONE_CODE = "200"
+
+
+class Seen:
+    """Every open order a call saw on one symbol, per section, by id (the last record of each)."""
+
+    def __init__(self) -> None:
+        self.records: dict[Section, dict[str, dict[str, Any]]] = {}
+
+    def add(self, section: Section, records: list[Any]) -> list[dict[str, Any]]:
+        """Remember the records of ``section``; the well-formed ones, for the caller."""
+        kept = self.records.setdefault(section, {})
+        formed = [r for r in records if isinstance(r, dict) and r.get(section.id_key) is not None]
+        for record in formed:
+            kept[str(record[section.id_key])] = record
+        return formed
+
+    def of(self, section: Section) -> dict[str, dict[str, Any]]:
+        return self.records.get(section, {})
+
+
+def cancel_futures(
+    exchange: Any,
+    market: dict[str, Any],
+    kind: Kind,
+    options: CallOptions,
+    since_ms: int,
+    known: dict[Section, list[Any]] | None = None,
+) -> Flow[list[Order]]:
+    """Cancel every open order of ``kind`` on ``market``; ``known``: its open orders, already read."""
+    sections = kind.sections(options.conditional)
+    seen = Seen()
+    canceled: list[Section] = []  # the sections whose cancel-all went through
+    remaining: list[dict[str, Any]] = []
+    try:
+        if known is None:
+            yield from read_open(market, sections, options, seen)
+        else:
+            for section in sections:
+                seen.add(section, known.get(section, []))
+        yield from cancel_sections(market, sections, options, canceled)
+        rounds = 0
+        while options.confirm_rounds is not None:
+            remaining = yield from read_open(market, sections, options, seen)
+            if not remaining or rounds >= options.confirm_rounds:
+                break
+            rounds += 1
+            yield from cancel_sections(market, sections, options, canceled)
+        orders = yield from reconcile(exchange, market, sections, options, seen, since_ms - RECOVERY_MARGIN_MS)
+    except ccxt.BaseError as error:
+        raise carrying_canceled(error, assumed_canceled(exchange, market, canceled, seen)) from None
+    if remaining:
+        raise NotFlat(market["symbol"], rounds, remaining, [], orders)
+    return orders
+
+
+def read_open(
+    market: dict[str, Any], sections: tuple[Section, ...], options: CallOptions, seen: Seen
+) -> Flow[list[Any]]:
+    """The open orders of each section on ``market`` (weight 1 each), remembered in ``seen``; all of them."""
+    found: list[Any] = []
+    for section in sections:
+        answer = yield ask(section.open_orders, {**options.sent, "symbol": market["id"]}, market["symbol"])
+        found += seen.add(section, open_list(answer, "orders"))
+    return found
+
+
+def open_futures(
+    exchange: Any, market: dict[str, Any], kind: Kind, options: CallOptions, known: dict[Section, list[Any]] | None
+) -> Flow[list[Order]]:
+    """The open orders of ``kind`` on ``market`` (what a cancel would cancel), unified; ``known``: already read."""
+    orders: list[Order] = []
+    for section in kind.sections(options.conditional):
+        if known is None:
+            params = {**options.sent, "symbol": market["id"]}
+            records = open_list((yield ask(section.open_orders, params, market["symbol"])), "orders")
+        else:
+            records = known.get(section, [])
+        orders += futures_orders(exchange, market, section, Seen().add(section, records))
+    return orders
+
+
+def cancel_sections(
+    market: dict[str, Any], sections: tuple[Section, ...], options: CallOptions, canceled: list[Section]
+) -> Flow[None]:
+    for section in sections:
+        answer = yield ask(section.cancel_all, {**options.sent, "symbol": market["id"]}, market["symbol"])
+        if answer != [] and not (isinstance(answer, dict) and str(answer.get("code")) == DONE_CODE):
+            raise ccxt.BadResponse(f"binance {section.cancel_all.path} answered neither code 200 nor an error")
+        if section not in canceled:
+            canceled.append(section)
+
+
+def reconcile(
+    exchange: Any,
+    market: dict[str, Any],
+    sections: tuple[Section, ...],
+    options: CallOptions,
+    seen: Seen,
+    since_ms: int,
+) -> Flow[list[Order]]:
+    """The orders the call canceled, per each section's history (its most recent orders).
+
+    An order is the call's if the history shows it canceled and the call saw it open, or if it was placed
+    and canceled since the call began (it appeared between the read and the cancel). An order the call saw
+    open that the history no longer lists (more than a read's worth of newer orders) is reported from its
+    open record, as canceled.
+    """
+    orders: list[Order] = []
+    for section in sections:
+        params = {**options.sent, "symbol": market["id"], "limit": section.history_limit}
+        history = open_list((yield ask(section.history, params, market["symbol"])), "order history")
+        orders += canceled_in(exchange, market, section, seen.of(section), history, since_ms)
+    return orders
+
+
+def canceled_in(
+    exchange: Any,
+    market: dict[str, Any],
+    section: Section,
+    seen: dict[str, dict[str, Any]],
+    history: list[Any],
+    since_ms: int,
+) -> list[Order]:
+    records: list[dict[str, Any]] = []
+    listed: set[str] = set()
+    for record in history:
+        if not isinstance(record, dict) or record.get(section.id_key) is None:
+            continue
+        order_id = str(record[section.id_key])
+        listed.add(order_id)
+        if record.get(section.status_key) not in CANCELED_STATUSES:
+            continue
+        if order_id in seen or (
+            stamp(record, "updateTime") >= since_ms and stamp(record, section.created_key) >= since_ms
+        ):
+            records.append(record)
+    records += [
+        {**record, section.status_key: "CANCELED"} for order_id, record in seen.items() if order_id not in listed
+    ]
+    return futures_orders(exchange, market, section, records)
+
+
+def stamp(record: dict[str, Any], key: str) -> int:
+    value = record.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
+
+def assumed_canceled(exchange: Any, market: dict[str, Any], sections: list[Section], seen: Seen) -> list[Order]:
+    """What a failed call had canceled as far as it knows: the orders it saw open in each section whose
+    cancel-all went through (the history could not be read to tell more)."""
+    records = {s: [{**r, s.status_key: "CANCELED"} for r in seen.of(s).values()] for s in sections}
+    try:
+        return [order for s in sections for order in futures_orders(exchange, market, s, records[s])]
+    except ccxt.BaseError:
+        return []
+
+
+def discover(
+    exchange: Any, kind: Kind, options: CallOptions
+) -> Flow[list[tuple[dict[str, Any], dict[Section, list[Any]]]]]:
+    """Every market of ``kind`` with open orders, with those orders: one read per section without a symbol
+    (weight 40 each, Binance's cheapest way to see every symbol at once)."""
+    found: dict[str, dict[Section, list[Any]]] = {}
+    for section in kind.sections(options.conditional):
+        request = ask(section.open_orders, dict(options.sent), ALL_SYMBOLS, transport.NO_SYMBOL_WEIGHT)
+        for record in open_list((yield request), "orders"):
+            if isinstance(record, dict) and isinstance(record.get("symbol"), str):
+                found.setdefault(record["symbol"], {}).setdefault(section, []).append(record)
+    targets = []
+    for market_id in sorted(found):
+        # A market listed after the markets were loaded is still canceled, under its Binance id.
+        market = market_by_id(exchange, market_id, kind) or {
+            **exchange.safe_market(None),
+            "id": market_id,
+            "symbol": market_id,
+        }
+        targets.append((market, found[market_id]))
+    return targets
