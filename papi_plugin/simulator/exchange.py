@@ -258,10 +258,10 @@ class SimulatedExchange:
     def seed_futures_example(self) -> None:
         """A USD-M order and algo order on BTCUSDT, a COIN-M order and conditional order on BTCUSD_PERP."""
         self.place_futures(UM, "BTCUSDT", "BUY", "0.010", "60000.0", order_id=8100, client_id="umLimitBuy")
-        stop = {"conditional": True}
-        self.place_futures(UM, "BTCUSDT", "SELL", "0.010", "120000.0", order_id=3100, client_id="umStopSell", **stop)
+        place = self.place_futures
+        place(UM, "BTCUSDT", "SELL", "0.010", "120000.0", conditional=True, order_id=3100, client_id="umStopSell")
         self.place_futures(CM, "BTCUSD_PERP", "BUY", "1", "60000.0", order_id=9100, client_id="cmLimitBuy")
-        self.place_futures(CM, "BTCUSD_PERP", "SELL", "1", "120000.0", order_id=4100, client_id="cmStopSell", **stop)
+        place(CM, "BTCUSD_PERP", "SELL", "1", "120000.0", conditional=True, order_id=4100, client_id="cmStopSell")
 
     def fill_futures(self, kind: str, order_id: int, conditional: bool = False) -> FuturesOrder:
         """Fill an open UM or CM order whole (or trigger a conditional one): it leaves the open orders."""
