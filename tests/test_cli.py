@@ -292,3 +292,27 @@ def test_a_closed_pipe_never_stops_the_cancel(seeded_sim: Simulator) -> None:
     child.stdout.close()  # the reader is gone before the first line
     assert child.wait(timeout=60) == 0
     assert seeded_sim.open_orders() == []
+
+
+def test_demo_all_cancels_one_order_of_each_kind(cli: Cli) -> None:
+    result = cli("--all", "--demo", "--json", key=None, secret=None)
+    assert result.returncode == 0, result.stderr
+    canceled = json.loads(result.stdout)
+    assert {symbol: sorted(o["id"] for o in orders) for symbol, orders in canceled.items()} == {
+        "BTC/USDT": sorted(DOCUMENTED),
+        "BTC/USDT:USDT": ["3100", "8100"],
+        "BTC/USD:BTC": ["4100", "9100"],
+    }
+    assert [o["conditional"] for o in canceled["BTC/USD:BTC"]] == [True, False]
+
+
+def test_futures_symbols_dry_run_and_no_conditional(cli: Cli, seeded_sim: Simulator) -> None:
+    seeded_sim.seed_futures_example()
+    result = cli("BTC/USDT:USDT", "BTC/USD:BTC", "--dry-run", "--no-conditional", "--base-url", seeded_sim.url)
+    assert result.returncode == 0, result.stderr
+    assert "BTC/USDT:USDT: would cancel (dry run, nothing canceled) 1 order(s)" in result.stdout
+    assert "8100" in result.stdout and "9100" in result.stdout and "3100" not in result.stdout
+    result = cli("BTC/USD:BTC", "--base-url", seeded_sim.url)
+    assert result.returncode == 0 and "BTC/USD:BTC: canceled 2 order(s)" in result.stdout
+    assert seeded_sim.open_futures("um") and not seeded_sim.open_futures("cm", conditional=True)
+    assert_clean(result)

@@ -237,3 +237,68 @@ def test_a_repeat_ban_is_longer_and_the_429_states_the_configured_limit() -> Non
         sim.charge(30)
         _, limited = sim.charge(5)
         assert limited is not None and "current limit is 30 request weight" in limited.msg
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "weight"),
+    [
+        ("GET", "/papi/v1/um/openOrders", "symbol=BTCUSDT", 1),
+        ("GET", "/papi/v1/um/openOrders", "", 40),
+        ("GET", "/papi/v1/um/algo/openAlgoOrders", "", 40),
+        ("GET", "/papi/v1/cm/conditional/openOrders", "symbol=BTCUSD_PERP", 1),
+        ("DELETE", "/papi/v1/um/allOpenOrders", "symbol=BTCUSDT", 1),
+        ("DELETE", "/papi/v1/um/algo/allOpenOrders", "symbol=BTCUSDT", 1),
+        ("DELETE", "/papi/v1/cm/allOpenOrders", "symbol=BTCUSD_PERP", 1),
+        ("DELETE", "/papi/v1/cm/conditional/allOpenOrders", "symbol=BTCUSD_PERP", 1),
+        ("GET", "/papi/v1/um/allOrders", "symbol=BTCUSDT", 5),
+        ("GET", "/papi/v1/um/algo/allAlgoOrders", "symbol=BTCUSDT", 5),
+        ("GET", "/papi/v1/cm/allOrders", "symbol=BTCUSD_PERP", 20),
+        ("GET", "/papi/v1/cm/conditional/allOrders", "symbol=BTCUSD_PERP", 1),
+    ],
+)
+def test_futures_endpoints_weigh_what_binance_documents(method: str, path: str, query: str, weight: int) -> None:
+    with Simulator() as sim:
+        before = sim.weight_used
+        params = f"{query}&timestamp={now_ms(sim)}".lstrip("&")
+        status, _, _ = signed_call(sim, method, path, params)
+        assert status == 200 and sim.weight_used - before == weight
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "code"),
+    [
+        ("DELETE", "/papi/v1/um/allOpenOrders", "symbol=BTCUSD_PERP", -1121),  # a COIN-M symbol on the UM call
+        ("DELETE", "/papi/v1/cm/allOpenOrders", "", -1102),
+        ("DELETE", "/papi/v1/um/algo/allOpenOrders", "symbol=BTCUSDT&conditional=true", -1104),
+        ("GET", "/papi/v1/cm/allOrders", "symbol=BTCUSD_PERP&limit=101", -1102),  # "Default 50; max 100"
+    ],
+)
+def test_futures_endpoints_refuse_what_binance_refuses(method: str, path: str, query: str, code: int) -> None:
+    with Simulator() as sim:
+        status, answer, _ = signed_call(sim, method, path, f"{query}&timestamp={now_ms(sim)}".lstrip("&"))
+        assert (status, answer["code"]) == (400, code)
+
+
+def test_futures_orders_are_placed_read_canceled_and_kept_in_history_through_ccxt() -> None:
+    with Simulator() as sim:
+        exchange = plain_binance(sim)
+        placed = exchange.papiPostUmAlgoOrder(
+            {
+                "algoType": "CONDITIONAL",
+                "symbol": "BTCUSDT",
+                "side": "SELL",
+                "type": "STOP",
+                "quantity": "0.01",
+                "price": "90000",
+                "triggerPrice": "91000",
+                "clientAlgoId": "myStop",
+            }
+        )
+        assert placed["algoStatus"] == "NEW" and placed["clientAlgoId"] == "myStop"
+        order = exchange.create_order("BTC/USD:BTC", "limit", "buy", 1, 50000, {"portfolioMargin": True})
+        assert exchange.papiGetCmOpenOrders({"symbol": "BTCUSD_PERP"})[0]["orderId"] == int(order["id"])
+        answer = exchange.papiDeleteUmAlgoAllOpenOrders({"symbol": "BTCUSDT"})
+        assert answer == {"code": 200, "msg": "The operation of cancel all open order is done."}
+        history = exchange.papiGetUmAlgoAllAlgoOrders({"symbol": "BTCUSDT"})
+        assert [(h["clientAlgoId"], h["algoStatus"]) for h in history] == [("myStop", "CANCELED")]
+        assert sim.seen("POST", "/papi/v1/cm/order") == 1
