@@ -42,6 +42,7 @@ def bot_environment(monkeypatch: pytest.MonkeyPatch, fake_time: FakeTime | None)
     with simulator(fake_time, api_key=DEMO_API_KEY, secret=DEMO_SECRET) as sim:  # the pair the README shows
         sim.seed_documented_example()
         sim.place("ETHUSDT", "SELL", "LIMIT", "1", "5000")
+        sim.seed_futures_example()
         monkeypatch.setenv("BINANCE_API_KEY", sim.api_key)
         monkeypatch.setenv("BINANCE_API_SECRET", sim.secret)
         redirect = PointAtSimulator(sim)

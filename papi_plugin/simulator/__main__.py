@@ -20,7 +20,12 @@ from papi_plugin.simulator.server import DEMO_API_KEY, DEMO_SECRET, Simulator
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the local Binance Portfolio Margin simulator.")
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--seed", action="store_true", help="open the documented example orders on BTCUSDT")
+    parser.add_argument(
+        "--seed",
+        action="store_true",
+        help="open the documented margin example orders on BTCUSDT and a plain and a conditional order"
+        " on BTCUSDT (USD-M) and BTCUSD_PERP (COIN-M)",
+    )
     parser.add_argument("--api-key", default=os.environ.get("PAPI_SIMULATOR_API_KEY", DEMO_API_KEY))
     parser.add_argument("--secret", default=os.environ.get("PAPI_SIMULATOR_SECRET", DEMO_SECRET))
     parser.add_argument("--public-key", metavar="PEM", help="accept RSA or Ed25519 signatures under --api-key")
@@ -41,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             sim.add_public_key(args.api_key, serialization.load_pem_public_key(handle.read()))
     if args.seed:
         sim.seed_documented_example()
+        sim.seed_futures_example()
     with sim:
         print(f"papi simulator on {sim.url} (Ctrl-C stops it)", flush=True)
         if (args.api_key, args.secret) == (DEMO_API_KEY, DEMO_SECRET):
