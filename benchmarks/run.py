@@ -529,6 +529,90 @@ def memory(symbols: int, orders_each: int = 50) -> Row:
     )
 
 
+# ---- 9. flatten a whole account: 10 margin, 10 USD-M and 5 COIN-M symbols, 20 ms away --------------------
+
+ALL_KINDS = {**MARKET_OPTIONS, "fetchMarkets": {"types": ["spot", "linear", "inverse"]}}
+
+
+def seed_futures(seeder: Any, um_ids: list[str], cm_ids: list[str]) -> None:
+    """A plain and a conditional order on each futures symbol, over HTTP as another bot would."""
+    for market_id in um_ids:
+        order = {"symbol": market_id, "side": "BUY", "quantity": "1", "price": "10", "timeInForce": "GTC"}
+        seeder.papiPostUmOrder({**order, "type": "LIMIT"})
+        seeder.papiPostUmAlgoOrder({**order, "algoType": "CONDITIONAL", "type": "STOP", "triggerPrice": "11"})
+    for market_id in cm_ids:
+        order = {"symbol": market_id, "side": "BUY", "quantity": "1", "price": "10", "timeInForce": "GTC"}
+        seeder.papiPostCmOrder({**order, "type": "LIMIT"})
+        seeder.papiPostCmConditionalOrder({**order, "strategyType": "STOP", "stopPrice": "11"})
+
+
+def whole_account(rounds: int) -> Row:
+    with simulator_process("--latency", "0.02", "--extra-symbols", "10") as url:
+        seeder = client(url, extended=False, rate_limit=False)
+        seeder.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+        seeder.load_markets()
+        margin_ids = [f"X{i:03d}USDT" for i in range(10)]
+        um_ids, cm_ids = [f"X{i:03d}USDT" for i in range(10)], [f"X{i:03d}USD_PERP" for i in range(5)]
+        margin = [m["symbol"] for i in margin_ids for m in seeder.markets_by_id[i] if m["spot"]]
+        futures = [m["symbol"] for i in um_ids + cm_ids for m in seeder.markets_by_id[i] if m["contract"]]
+        orders_n = len(margin) + 2 * len(futures)
+
+        def seed_all() -> None:
+            for market_id in margin_ids:
+                seed(seeder, market_id, plain=1, oco_lists=0)
+            seed_futures(seeder, um_ids, cm_ids)
+
+        def ccxt_loop(exchange: Any) -> int:
+            canceled = 0
+            for symbol in margin:
+                canceled += len(exchange.cancel_all_orders(symbol, {"portfolioMargin": True}))
+            for symbol in futures:  # a futures symbol's plain orders, then its conditional ones
+                exchange.cancel_all_orders(symbol, {"portfolioMargin": True})
+                exchange.cancel_all_orders(symbol, {"portfolioMargin": True, "trigger": True})
+            return canceled
+
+        async def async_side() -> float:
+            exchange = client(url, True, rate_limit=True, cls=accxt.binance)
+            exchange.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+            try:
+                await exchange.load_markets()
+                seed_all()
+                started = time.perf_counter()
+                result = await exchange.cancel_all_portfolio_orders()
+                assert sum(len(o) for o in result.values()) == orders_n
+                return time.perf_counter() - started
+            finally:
+                await exchange.close()
+
+        plugin_sync, loop = client(url, True, True), client(url, False, True)  # ccxt's default throttling
+        for exchange in (plugin_sync, loop):
+            exchange.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+            exchange.load_markets()
+        before = RATE_LIMITED.count
+        times: dict[str, list[float]] = {"async": [], "sync": [], "ccxt": []}
+        for _ in range(rounds):
+            times["async"].append(asyncio.run(async_side()))
+            seed_all()
+            started = time.perf_counter()
+            assert sum(len(o) for o in plugin_sync.cancel_all_portfolio_orders().values()) == orders_n
+            times["sync"].append(time.perf_counter() - started)
+            seed_all()
+            started = time.perf_counter()
+            assert ccxt_loop(loop) == len(margin)  # ccxt reports the margin orders only
+            times["ccxt"].append(time.perf_counter() - started)
+    async_s, sync_s, loop_s = (statistics.median(times[k]) for k in ("async", "sync", "ccxt"))
+    limited = RATE_LIMITED.count - before
+    worst = min(loop_s / async_s, loop_s / sync_s)
+    return Row(
+        "9. flatten a whole account (10 margin, 10 USD-M, 5 COIN-M symbols, conditional orders included) 20 ms"
+        " away: ccxt cancel_all_orders loop (default throttle) / plugin cancel_all_portfolio_orders()",
+        f"{loop_s:.2f} s / {async_s * 1000:.0f} ms async, {sync_s * 1000:.0f} ms sync:"
+        f" {loop_s / async_s:.1f}x async, {loop_s / sync_s:.1f}x sync; 429s: {limited}",
+        ">= 4x, zero 429s",
+        worst >= 4 and limited == 0,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="every row briefly; figures mean nothing")
@@ -546,6 +630,7 @@ def main() -> int:
         lambda: requests_per_call(3 if smoke else 50),
         lambda: start_up(2 if smoke else 15),
         lambda: memory(10 if smoke else 200),
+        lambda: whole_account(1 if smoke else 5),
     ]
     rows: list[Row] = []
     for measure in measures:

@@ -18,7 +18,7 @@ import ccxt
 from papi_plugin import flows, futures_flows
 from papi_plugin.canceller import SYMBOL_THREADS, AsyncCanceller, SyncCanceller
 from papi_plugin.decisions import Call, Outcome, as_ccxt_error, many_outcome, only_ccxt_errors
-from papi_plugin.errors import Order
+from papi_plugin.errors import Order, canceled_before
 from papi_plugin.flows import Flow
 from papi_plugin.kinds import CM, KINDS, MARGIN, UM, Kind, Section
 from papi_plugin.markets import PORTFOLIO_CALL, margin_market, market_of_kind, portfolio_markets
@@ -130,12 +130,15 @@ class SyncAccount(SyncCanceller):
     def cancel_futures_on(
         self, market: dict[str, Any], kind: Kind, call: Call, known: Known | None = None
     ) -> list[Order]:
-        flow = futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known)
+        reported = call.ip.reported.snapshot()
+        flow = futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known, reported)
         try:
             orders = self.drive(flow, call)
         except ccxt.BaseError as error:
+            call.ip.reported.remember(kind, market["id"], canceled_before(error))
             self.announce_failed(market["symbol"], error, kind)
             raise
+        call.ip.reported.remember(kind, market["id"], orders)
         return self.announce(market["symbol"], orders, kind)
 
     def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:
@@ -218,12 +221,15 @@ class AsyncAccount(AsyncCanceller):
     async def cancel_futures_on(
         self, market: dict[str, Any], kind: Kind, call: Call, known: Known | None = None
     ) -> list[Order]:
-        flow = futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known)
+        reported = call.ip.reported.snapshot()
+        flow = futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known, reported)
         try:
             orders = await self.drive(flow, call)
         except ccxt.BaseError as error:
+            call.ip.reported.remember(kind, market["id"], canceled_before(error))
             self.announce_failed(market["symbol"], error, kind)
             raise
+        call.ip.reported.remember(kind, market["id"], orders)
         return self.announce(market["symbol"], orders, kind)
 
     async def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:

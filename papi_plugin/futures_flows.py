@@ -8,20 +8,26 @@ returned once, as the history reports it, including one placed between the read 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import ccxt
 
 from papi_plugin import transport
 from papi_plugin.errors import NotFlat, carrying_canceled
-from papi_plugin.flows import RECOVERY_MARGIN_MS, Flow, ask, open_list
+from papi_plugin.flows import Flow, ask, open_list
 from papi_plugin.kinds import CANCELED_STATUSES, Kind, Section
 from papi_plugin.markets import market_by_id
 from papi_plugin.orders import Order, futures_orders
 from papi_plugin.params import CallOptions
+from papi_plugin.reported import order_key
 
 ALL_SYMBOLS = "all symbols"
 DONE_CODE = "200"
+# Binance refuses a request whose timestamp is more than 1000 ms ahead of its clock (-1021, and the plugin
+# then re-syncs ccxt's clock): a call whose requests are accepted began at most this long after Binance's
+# clock says it did. Orders placed and canceled since then may be the call's.
+AHEAD_MS = 1000
 
 
 class Seen:
@@ -49,8 +55,13 @@ def cancel_futures(
     options: CallOptions,
     since_ms: int,
     known: dict[Section, list[Any]] | None = None,
+    reported: Collection[str] = (),
 ) -> Flow[list[Order]]:
-    """Cancel every open order of ``kind`` on ``market``; ``known``: its open orders, already read."""
+    """Cancel every open order of ``kind`` on ``market``; ``known``: its open orders, already read.
+
+    ``reported``: the keys (``order_key``) of orders earlier calls reported canceled; one of them is not
+    taken for an order that appeared during this call.
+    """
     sections = kind.sections(options.conditional)
     seen = Seen()
     canceled: list[Section] = []  # the sections whose cancel-all went through
@@ -69,7 +80,8 @@ def cancel_futures(
                 break
             rounds += 1
             yield from cancel_sections(market, sections, options, canceled)
-        orders = yield from reconcile(exchange, market, sections, options, seen, since_ms - RECOVERY_MARGIN_MS)
+        since = since_ms - AHEAD_MS
+        orders = yield from reconcile(exchange, market, sections, options, seen, since, reported)
     except ccxt.BaseError as error:
         raise carrying_canceled(error, assumed_canceled(exchange, market, canceled, seen)) from None
     if remaining:
@@ -121,6 +133,7 @@ def reconcile(
     options: CallOptions,
     seen: Seen,
     since_ms: int,
+    reported: Collection[str] = (),
 ) -> Flow[list[Order]]:
     """The orders the call canceled, per each section's history (its most recent orders).
 
@@ -133,7 +146,7 @@ def reconcile(
     for section in sections:
         params = {**options.sent, "symbol": market["id"], "limit": section.history_limit}
         history = open_list((yield ask(section.history, params, market["symbol"])), "order history")
-        orders += canceled_in(exchange, market, section, seen.of(section), history, since_ms)
+        orders += canceled_in(exchange, market, section, seen.of(section), history, since_ms, reported)
     return orders
 
 
@@ -144,6 +157,7 @@ def canceled_in(
     seen: dict[str, dict[str, Any]],
     history: list[Any],
     since_ms: int,
+    reported: Collection[str] = (),
 ) -> list[Order]:
     records: list[dict[str, Any]] = []
     listed: set[str] = set()
@@ -154,9 +168,9 @@ def canceled_in(
         listed.add(order_id)
         if record.get(section.status_key) not in CANCELED_STATUSES:
             continue
-        if order_id in seen or (
-            stamp(record, "updateTime") >= since_ms and stamp(record, section.created_key) >= since_ms
-        ):
+        # Seen open by this call, or placed and canceled since it began (and not an earlier call's).
+        appeared = min(stamp(record, "updateTime"), stamp(record, section.created_key)) >= since_ms
+        if order_id in seen or (appeared and order_key(section, market["id"], order_id) not in reported):
             records.append(record)
     records += [
         {**record, section.status_key: "CANCELED"} for order_id, record in seen.items() if order_id not in listed

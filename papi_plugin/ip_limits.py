@@ -1,4 +1,5 @@
-"""What every exchange object talking to one papi origin shares: its IP's ban gate and weight budget.
+"""What every exchange object talking to one papi origin shares: its IP's ban gate and weight budget, and
+what its calls reported canceled (``reported.py``).
 
 Binance bans and rate-limits an IP, not an object: freqtrade, for one, keeps a sync and an async ccxt
 object for one account. Keyed by the papi origin (scheme, host, port), so two simulators on two ports
@@ -13,6 +14,7 @@ from typing import Any
 
 from papi_plugin.ban_gate import BanGate
 from papi_plugin.pacing import WeightBudget
+from papi_plugin.reported import Reported
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -21,6 +23,7 @@ class IpLimits:
     def __init__(self) -> None:
         self.gate = BanGate()
         self.weights = WeightBudget()
+        self.reported = Reported()
 
 
 _by_origin: dict[str, IpLimits] = {}

@@ -10,7 +10,7 @@ import pytest
 import papi_plugin
 from papi_plugin.errors import NotFlat
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner
+from tests.conftest import Runner, binance
 from tests.fake_time import FakeTime
 
 UM_CANCEL, UM_ALGO_CANCEL = "DELETE /papi/v1/um/allOpenOrders", "DELETE /papi/v1/um/algo/allOpenOrders"
@@ -175,3 +175,18 @@ def test_observers_hear_of_futures_cancels(sim: Simulator, sim_exchange: tuple[A
     finally:
         manager.unregister(name="futures-observer")
     assert heard == [("BTC/USDT:USDT", ["3100", "8100"])]
+
+
+def test_a_second_call_a_moment_later_does_not_report_the_firsts_orders(
+    sim: Simulator, sim_exchange: tuple[Any, Runner], mode: str
+) -> None:
+    exchange, run = sim_exchange
+    sim.seed_futures_example()
+    assert len(run.call(exchange.cancel_all_um_orders, "BTC/USDT:USDT")) == 2
+    assert run.call(exchange.cancel_all_um_orders, "BTC/USDT:USDT") == []
+    other = sim.attach(papi_plugin.extend(binance(mode, {"apiKey": sim.api_key, "secret": sim.secret})))
+    try:  # another object on the same origin (freqtrade keeps a sync and an async one) knows it too
+        assert run.call(other.cancel_all_portfolio_orders, ["BTC/USDT:USDT"]) == {"BTC/USDT:USDT": []}
+    finally:
+        if mode == "async":
+            run.call(other.close)

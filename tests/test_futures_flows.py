@@ -6,6 +6,7 @@ from typing import Any
 
 from papi_plugin.futures_flows import canceled_in
 from papi_plugin.kinds import CM, UM
+from papi_plugin.reported import order_key
 
 SINCE = 1_700_000_000_000
 
@@ -66,3 +67,13 @@ def test_a_seen_order_the_history_no_longer_lists_is_reported_from_its_open_reco
     assert [(o["id"], o["clientOrderId"], o["status"], o["conditional"]) for o in orders] == [
         ("7", "mine", "canceled", True)
     ]
+
+
+def test_an_order_an_earlier_call_reported_is_not_taken_again(markets_binance: Any) -> None:
+    market = markets_binance.market("BTC/USDT:USDT")
+    section = UM.plain
+    assert section is not None
+    history = [um_record(3, "CANCELED"), um_record(6, "CANCELED")]  # both placed and canceled since SINCE
+    reported = {order_key(section, "BTCUSDT", 3)}
+    orders = canceled_in(markets_binance, market, section, {}, history, SINCE, reported)
+    assert [o["id"] for o in orders] == ["6"]
