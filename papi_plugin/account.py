@@ -92,12 +92,7 @@ class SyncAccount(SyncCanceller):
         wanted = symbols_argument(symbols, PORTFOLIO_CALL)
         call = self.begin(PORTFOLIO_CALL, params)
         self.exchange.load_markets()
-        if wanted is not None:
-            targets = [
-                Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, PORTFOLIO_CALL)
-            ]
-            return many_outcome(self.each(targets, lambda target: self.settle_target(target, call)))
-        targets, failed = discovered(self.each(list(KINDS), lambda kind: self.discover(kind, call)))
+        targets, failed = self.targets(wanted, call)
         return many_outcome(failed + self.each(targets, lambda target: self.settle_target(target, call)))
 
     @only_ccxt_errors
@@ -107,12 +102,15 @@ class SyncAccount(SyncCanceller):
         wanted = symbols_argument(symbols, OPEN_CALL)
         call = self.begin(OPEN_CALL, params)
         self.exchange.load_markets()
-        if wanted is not None:
-            targets = [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, OPEN_CALL)]
-            failed: list[Outcome] = []
-        else:
-            targets, failed = discovered(self.each(list(KINDS), lambda kind: self.discover(kind, call)))
+        targets, failed = self.targets(wanted, call)
         return many_outcome(failed + self.each(targets, lambda target: self.read_target(target, call)))
+
+    def targets(self, wanted: list[str] | None, call: Call) -> tuple[list[Target], list[Outcome]]:
+        """The given symbols' markets and kinds, or every symbol with open orders (each kind discovered at
+        once); and the kinds that could not be discovered."""
+        if wanted is not None:
+            return [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, call.name)], []
+        return discovered(self.each(list(KINDS), lambda kind: self.discover(kind, call)))
 
     def read_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
@@ -182,14 +180,8 @@ class AsyncAccount(AsyncCanceller):
         wanted = symbols_argument(symbols, PORTFOLIO_CALL)
         call = self.begin(PORTFOLIO_CALL, params)
         await self.exchange.load_markets()
-        if wanted is not None:
-            targets = [
-                Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, PORTFOLIO_CALL)
-            ]
-            return many_outcome(list(await asyncio.gather(*(self.settle_target(t, call) for t in targets))))
-        targets, failed = discovered(list(await asyncio.gather(*(self.discover(kind, call) for kind in KINDS))))
-        settled = await asyncio.gather(*(self.settle_target(target, call) for target in targets))
-        return many_outcome(failed + list(settled))
+        targets, failed = await self.targets(wanted, call)
+        return many_outcome(failed + list(await asyncio.gather(*(self.settle_target(t, call) for t in targets))))
 
     @only_ccxt_errors
     async def open_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
@@ -197,13 +189,14 @@ class AsyncAccount(AsyncCanceller):
         wanted = symbols_argument(symbols, OPEN_CALL)
         call = self.begin(OPEN_CALL, params)
         await self.exchange.load_markets()
+        targets, failed = await self.targets(wanted, call)
+        return many_outcome(failed + list(await asyncio.gather(*(self.read_target(t, call) for t in targets))))
+
+    async def targets(self, wanted: list[str] | None, call: Call) -> tuple[list[Target], list[Outcome]]:
+        """The async twin of ``SyncAccount.targets``."""
         if wanted is not None:
-            targets = [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, OPEN_CALL)]
-            failed: list[Outcome] = []
-        else:
-            targets, failed = discovered(list(await asyncio.gather(*(self.discover(kind, call) for kind in KINDS))))
-        read = await asyncio.gather(*(self.read_target(target, call) for target in targets))
-        return many_outcome(failed + list(read))
+            return [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, call.name)], []
+        return discovered(list(await asyncio.gather(*(self.discover(kind, call) for kind in KINDS))))
 
     async def read_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]

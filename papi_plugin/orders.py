@@ -8,12 +8,14 @@ by ccxt's own ``binance.parse_order``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ccxt
 
 Order = dict[str, Any]
 
+MALFORMED = (TypeError, ValueError, KeyError, AttributeError, ArithmeticError)  # what a malformed field raises
 # Keys of an order-list entry that are about its legs, not about the list.
 LEG_KEYS = ("orders", "orderReports")
 
@@ -90,7 +92,7 @@ def unified_orders(exchange: Any, response: Any, market: dict[str, Any]) -> list
             else:
                 _require_order_fields(entry)
                 orders.append(_plain(exchange, entry, market))
-    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as malformed:
+    except MALFORMED as malformed:
         # ccxt's parse_order assumes well-formed fields; a malformed one must not escape as a bare error.
         raise ccxt.BadResponse(f"binance cancel-all answer could not be parsed: {malformed!r:.200}") from None
     return orders
@@ -112,18 +114,14 @@ def open_orders(exchange: Any, market: dict[str, Any], orders: list[Any], lists:
         for leg in legs if isinstance(legs, list) else []:
             if isinstance(leg, dict):
                 contexts[str(leg.get("orderId"))] = context
-    unified: list[Order] = []
-    try:
-        for raw in orders:
-            _require_order_fields(raw)
-            order: Order = exchange.parse_order(raw, _market_for(exchange, raw, market))
-            order["orderList"] = contexts.get(str(raw["orderId"])) or contexts.get(f"list {raw.get('orderListId')}")
-            unified.append(order)
-    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as malformed:
-        problem = f"{malformed!r:.200}"
-    else:
-        return unified
-    raise ccxt.BadResponse(f"binance open orders answer could not be parsed: {problem}")
+
+    def unified(raw: Any) -> Order:
+        _require_order_fields(raw)
+        order: Order = exchange.parse_order(raw, _market_for(exchange, raw, market))
+        order["orderList"] = contexts.get(str(raw["orderId"])) or contexts.get(f"list {raw.get('orderListId')}")
+        return order
+
+    return parsed(orders, unified, "binance open orders answer")
 
 
 def recovered_orders(exchange: Any, market: dict[str, Any], history: list[Any], lists: list[Any]) -> list[Order]:
@@ -141,14 +139,20 @@ def futures_orders(exchange: Any, market: dict[str, Any], section: Any, records:
     """UM or CM orders of one section (``kinds.Section``) as ccxt unified orders, parsed by ccxt's own
     ``binance.parse_order`` for ``market``; ``order["conditional"]`` tells a conditional order (a UM algo
     order, a CM conditional order) from a plain one."""
-    unified: list[Order] = []
+
+    def unified(record: dict[str, Any]) -> Order:
+        order: Order = exchange.parse_order(record, market)
+        order["conditional"] = section.conditional
+        return order
+
+    return parsed(records, unified, f"binance {section.history.path} answer")
+
+
+def parsed(entries: list[Any], parse: Callable[[Any], Order], what: str) -> list[Order]:
+    """``parse`` of every entry; ccxt's ``parse_order`` assumes well-formed fields, so a malformed one
+    raises ``ccxt.BadResponse`` (outside the handler: nothing of the entry's own error is chained)."""
     try:
-        for record in records:
-            order: Order = exchange.parse_order(record, market)
-            order["conditional"] = section.conditional
-            unified.append(order)
-    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as malformed:
+        return [parse(entry) for entry in entries]
+    except MALFORMED as malformed:
         problem = f"{malformed!r:.200}"
-    else:
-        return unified
-    raise ccxt.BadResponse(f"binance {section.history.path} answer could not be parsed: {problem}")
+    raise ccxt.BadResponse(f"{what} could not be parsed: {problem}")

@@ -116,3 +116,30 @@ def test_the_official_sdk_accepts_every_answer(keyed_sim: Any) -> None:
     )
     canceled = answer(api.cancel_margin_account_all_open_orders_on_a_symbol, symbol="BTCUSDT")
     assert len(canceled) == 1
+
+
+def test_the_official_sdk_accepts_every_futures_answer() -> None:
+    with Simulator() as sim:
+        api = official_sdk(sim, key_pair(sim, "hmac"))
+        um = {"symbol": "BTCUSDT", "side": "BUY", "quantity": 0.01, "price": 60000.0, "time_in_force": "GTC"}
+        cm = {"symbol": "BTCUSD_PERP", "side": "BUY", "quantity": 1.0, "price": 60000.0, "time_in_force": "GTC"}
+        assert answer(api.new_um_order, type="LIMIT", **um).status == "NEW"
+        answer(api.new_um_algo_order, algo_type="CONDITIONAL", type="STOP", trigger_price=61000.0, **um)
+        assert answer(api.new_cm_order, type="LIMIT", **cm).status == "NEW"
+        answer(api.new_cm_conditional_order, strategy_type="STOP", stop_price=61000.0, **cm)
+        assert len(answer(api.query_all_current_um_open_orders, symbol="BTCUSDT")) == 1
+        assert len(answer(api.query_all_current_um_open_algo_orders, symbol="BTCUSDT")) == 1
+        assert len(answer(api.query_all_current_cm_open_orders, symbol="BTCUSD_PERP")) == 1
+        assert len(answer(api.query_all_current_cm_open_conditional_orders, symbol="BTCUSD_PERP")) == 1
+        for cancel, symbol in (
+            (api.cancel_all_um_algo_open_orders, "BTCUSDT"),
+            (api.cancel_all_um_open_orders, "BTCUSDT"),
+            (api.cancel_all_cm_open_conditional_orders, "BTCUSD_PERP"),
+            (api.cancel_all_cm_open_orders, "BTCUSD_PERP"),
+        ):
+            assert str(answer(cancel, symbol=symbol).code) == "200"  # a string for CM conditional orders
+        assert [o.status for o in answer(api.query_all_um_orders, symbol="BTCUSDT")] == ["CANCELED"]
+        assert [o.algo_status for o in answer(api.query_um_algo_order_history, symbol="BTCUSDT")] == ["CANCELED"]
+        assert [o.status for o in answer(api.query_all_cm_orders, symbol="BTCUSD_PERP")] == ["CANCELED"]
+        history = answer(api.query_all_cm_conditional_orders, symbol="BTCUSD_PERP")
+        assert [o.strategy_status for o in history] == ["CANCELLED"]

@@ -19,6 +19,8 @@ from papi_plugin.simulator.book import new_client_id
 UM, CM = "um", "cm"
 CANCELED = {(UM, False): "CANCELED", (UM, True): "CANCELED", (CM, False): "CANCELED", (CM, True): "CANCELLED"}
 CANCEL_ALL_DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
+# As Binance documents "Cancel All CM Open Conditional Orders": the code is a string there.
+CANCEL_ALL_CONDITIONAL_DONE = {"code": "200", "msg": "The operation of cancel all conditional open order is done."}
 FIRST_IDS = {(UM, False): 8_000_000, (UM, True): 3_000, (CM, False): 9_000_000, (CM, True): 4_000}
 
 

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from papi_plugin.simulator.api_error import ApiError, missing
 from papi_plugin.simulator.exchange import SimulatedExchange
-from papi_plugin.simulator.futures import CANCEL_ALL_DONE, CM, UM, Section
+from papi_plugin.simulator.futures import CANCEL_ALL_CONDITIONAL_DONE, CANCEL_ALL_DONE, CM, UM, Section
 
 Route = Callable[[SimulatedExchange, dict[str, str]], Any]
 NO_SYMBOL_WEIGHT = 40  # an open-orders read without a symbol
@@ -186,7 +186,8 @@ def cancel_all(section: Section) -> Route:
         symbol = symbol_param(sim, section, params, required=True)
         assert symbol is not None
         sim.futures.cancel_all(section, symbol, sim.server_time())
-        return dict(CANCEL_ALL_DONE)  # the same answer whether anything was open or not
+        # The same answer whether anything was open or not.
+        return dict(CANCEL_ALL_CONDITIONAL_DONE if section == Section(CM, True) else CANCEL_ALL_DONE)
 
     return cancel
 
