@@ -1,8 +1,8 @@
 """The whole Portfolio Margin account: USD-M and COIN-M futures, and every kind at once.
 
 ``SyncAccount`` and ``AsyncAccount`` add to the margin shells (``canceller.py``) the futures capabilities,
-written side by side as those are: ``cancel_all_um_orders``, ``cancel_all_cm_orders`` and
-``cancel_all_portfolio_orders``. Every request goes through the same ``drive``: the same retry table,
+written side by side as those are: ``cancel_all_um_orders``, ``cancel_all_cm_orders``,
+``cancel_all_portfolio_orders`` and its dry run ``open_portfolio_orders``. Every request goes through the same ``drive``: the same retry table,
 ban gate, weight budget and deadline.
 """
 
