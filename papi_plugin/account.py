@@ -2,8 +2,8 @@
 
 ``SyncAccount`` and ``AsyncAccount`` add to the margin shells (``canceller.py``) the futures capabilities,
 written side by side as those are: ``cancel_all_um_orders``, ``cancel_all_cm_orders``,
-``cancel_all_portfolio_orders`` and its dry run ``open_portfolio_orders``. Every request goes through the same ``drive``: the same retry table,
-ban gate, weight budget and deadline.
+``cancel_all_portfolio_orders`` and its dry run ``open_portfolio_orders``. Every request goes through the
+same ``drive``: the same retry table, ban gate, weight budget and deadline.
 """
 
 from __future__ import annotations
