@@ -190,3 +190,19 @@ def test_a_second_call_a_moment_later_does_not_report_the_firsts_orders(
     finally:
         if mode == "async":
             run.call(other.close)
+
+
+def test_a_history_that_cannot_be_read_still_reports_what_the_cancels_took(
+    sim: Simulator, sim_exchange: tuple[Any, Runner]
+) -> None:
+    exchange, run = sim_exchange
+    sim.seed_futures_example()
+    sim.inject("GET /papi/v1/um/allOrders", Fault.server_error(503))
+    with pytest.raises(ccxt.ExchangeNotAvailable) as raised:
+        run.call(exchange.cancel_all_um_orders, "BTC/USDT:USDT", {"maxAttempts": 1})
+    carried = raised.value.canceled  # both cancel-alls went through: what the call saw open is carried
+    assert [(o["id"], o["status"], o["conditional"]) for o in carried] == [
+        ("3100", "canceled", True),
+        ("8100", "canceled", False),
+    ]
+    assert not sim.open_futures("um") and not sim.open_futures("um", conditional=True)
