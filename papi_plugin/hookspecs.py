@@ -35,7 +35,8 @@ def register_capabilities(exchange: Any, hook: pluggy.HookRelay) -> dict[str, Ca
 def margin_orders_canceled(exchange: Any, symbol: str, orders: list[dict[str, Any]]) -> None:
     """Observe a successful cancel-all.
 
-    Called after every successful ``cancel_all_margin_orders`` with the unified ``symbol`` and the
+    Called after every successful ``cancel_all_margin_orders`` (and for each margin symbol of the
+    many-symbol and whole-account calls) with the unified ``symbol`` and the
     ccxt unified orders it canceled (possibly ``[]``), so a framework can update its order state.
     The orders are the ones returned to the caller: treat them as read-only. Also called, before the
     error is raised, with what a failed call had canceled. An exception raised here is logged at WARNING
