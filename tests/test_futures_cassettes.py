@@ -146,3 +146,23 @@ def test_an_answer_that_is_not_the_documented_one_raises_bad_response(
 def test_clock_outside_recv_window_resyncs_and_retries_once(futures_exchange: Any, kind: str, vcr: Any) -> None:
     assert len(cancel(futures_exchange, kind)) == 2
     assert len([r for r in vcr.requests if r.path.endswith("/time")]) == 1
+
+
+# Async only: vcrpy records requests sent from several threads at once unreliably (kevin1024/vcrpy#849),
+# and the sync call runs its symbols on threads; test_portfolio.py runs it against the simulator.
+@pytest.mark.vcr
+@pytest.mark.parametrize("mode", ["async"])
+@scenario(futures=True)
+def test_the_whole_account_is_flattened_from_one_discovery(futures_exchange: Any, vcr: Any) -> None:
+    exchange, run = futures_exchange
+    result = run.call(exchange.cancel_all_portfolio_orders)
+    assert {symbol: sorted(o["id"] for o in orders) for symbol, orders in result.items()} == {
+        "BTC/USDT": ["11", "20", "21"],
+        "BTC/USDT:USDT": ["3100", "8100"],
+        "BTC/USD:BTC": ["4100", "9100"],
+    }
+    if vcr.play_count:
+        assert vcr.all_played
+    deletes = sorted(r.path.split("/papi/v1/")[1] for r in vcr.requests if r.method == "DELETE")
+    margin, um, cm = ["margin/allOpenOrders"], ["um/allOpenOrders", "um/algo/allOpenOrders"], ["cm/allOpenOrders"]
+    assert deletes == sorted([*margin, *um, *cm, "cm/conditional/allOpenOrders"])
