@@ -9,7 +9,7 @@ same ``drive``: the same retry table, ban gate, weight budget and deadline.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 
@@ -89,21 +89,24 @@ class SyncAccount(SyncCanceller):
         """Cancel every open order of the account, margin, UM and CM (conditional ones too unless told
         otherwise), or those on the given symbols of any kind. Returns ``{symbol: orders}``; one symbol's
         failure does not stop the others (``CancelManyFailed``), all within one deadline and weight budget."""
-        wanted = symbols_argument(symbols, PORTFOLIO_CALL)
-        call = self.begin(PORTFOLIO_CALL, params)
-        self.exchange.load_markets()
-        targets, failed = self.targets(wanted, call)
-        return many_outcome(failed + self.each(targets, lambda target: self.settle_target(target, call)))
+        return self.across(PORTFOLIO_CALL, symbols, params, self.settle_target)
 
     @only_ccxt_errors
     def open_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """What ``cancel_all_portfolio_orders`` would cancel, with the same arguments: ``{symbol: open orders}``.
         Reads only; raises ``CancelManyFailed`` naming what could not be read, after reading the rest."""
-        wanted = symbols_argument(symbols, OPEN_CALL)
-        call = self.begin(OPEN_CALL, params)
+        return self.across(OPEN_CALL, symbols, params, self.read_target)
+
+    def across(
+        self, name: str, symbols: Any, params: Any, work: Callable[[Target, Call], Outcome]
+    ) -> dict[str, list[Order]]:
+        """``work`` on every target of a whole-account call, concurrently; ``{symbol: orders}`` or
+        ``CancelManyFailed`` once all were tried."""
+        wanted = symbols_argument(symbols, name)
+        call = self.begin(name, params)
         self.exchange.load_markets()
         targets, failed = self.targets(wanted, call)
-        return many_outcome(failed + self.each(targets, lambda target: self.read_target(target, call)))
+        return many_outcome(failed + self.each(targets, lambda target: work(target, call)))
 
     def targets(self, wanted: list[str] | None, call: Call) -> tuple[list[Target], list[Outcome]]:
         """The given symbols' markets and kinds, or every symbol with open orders (each kind discovered at
@@ -177,20 +180,22 @@ class AsyncAccount(AsyncCanceller):
     @only_ccxt_errors
     async def cancel_all_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """The async twin of ``SyncAccount.cancel_all_portfolio_orders``: every symbol runs as a task."""
-        wanted = symbols_argument(symbols, PORTFOLIO_CALL)
-        call = self.begin(PORTFOLIO_CALL, params)
-        await self.exchange.load_markets()
-        targets, failed = await self.targets(wanted, call)
-        return many_outcome(failed + list(await asyncio.gather(*(self.settle_target(t, call) for t in targets))))
+        return await self.across(PORTFOLIO_CALL, symbols, params, self.settle_target)
 
     @only_ccxt_errors
     async def open_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """The async twin of ``SyncAccount.open_portfolio_orders``."""
-        wanted = symbols_argument(symbols, OPEN_CALL)
-        call = self.begin(OPEN_CALL, params)
+        return await self.across(OPEN_CALL, symbols, params, self.read_target)
+
+    async def across(
+        self, name: str, symbols: Any, params: Any, work: Callable[[Target, Call], Awaitable[Outcome]]
+    ) -> dict[str, list[Order]]:
+        """The async twin of ``SyncAccount.across``: every target runs as a task."""
+        wanted = symbols_argument(symbols, name)
+        call = self.begin(name, params)
         await self.exchange.load_markets()
         targets, failed = await self.targets(wanted, call)
-        return many_outcome(failed + list(await asyncio.gather(*(self.read_target(t, call) for t in targets))))
+        return many_outcome(failed + list(await asyncio.gather(*(work(target, call) for target in targets))))
 
     async def targets(self, wanted: list[str] | None, call: Call) -> tuple[list[Target], list[Outcome]]:
         """The async twin of ``SyncAccount.targets``."""
