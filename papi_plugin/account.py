@@ -16,18 +16,17 @@ from typing import Any, NamedTuple, TypeVar
 import ccxt
 
 from papi_plugin import flows, futures_flows
-from papi_plugin.canceller import SYMBOL_THREADS, AsyncCanceller, SyncCanceller
+from papi_plugin.canceller import SYMBOL_THREADS, AsyncCanceller, Known, SyncCanceller
 from papi_plugin.decisions import Call, Outcome, as_ccxt_error, many_outcome, only_ccxt_errors
-from papi_plugin.errors import Order, canceled_before
+from papi_plugin.errors import Order
 from papi_plugin.flows import Flow
-from papi_plugin.kinds import CM, KINDS, MARGIN, UM, Kind, Section
+from papi_plugin.kinds import CM, KINDS, MARGIN, UM, Kind
 from papi_plugin.markets import PORTFOLIO_CALL, margin_market, market_of_kind, portfolio_markets
 from papi_plugin.orders import open_orders
 from papi_plugin.params import symbol_argument, symbols_argument
 
 T = TypeVar("T")
 OPEN_CALL = "open_portfolio_orders"
-Known = dict[Section, list[Any]]  # a symbol's open orders per section, as a discovery read them
 
 
 class Target(NamedTuple):
@@ -126,21 +125,7 @@ class SyncAccount(SyncCanceller):
         symbol = symbol_argument(symbol, kind.call)
         call = self.begin(kind.call, params)
         self.exchange.load_markets()
-        return self.cancel_futures_on(market_of_kind(self.exchange, symbol, kind), kind, call)
-
-    def cancel_futures_on(
-        self, market: dict[str, Any], kind: Kind, call: Call, known: Known | None = None
-    ) -> list[Order]:
-        reported = call.ip.reported.snapshot()
-        flow = futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known, reported)
-        try:
-            orders = self.drive(flow, call)
-        except ccxt.BaseError as error:
-            call.ip.reported.remember(kind, market["id"], canceled_before(error))
-            self.announce_failed(market["symbol"], error, kind)
-            raise
-        call.ip.reported.remember(kind, market["id"], orders)
-        return self.announce(market["symbol"], orders, kind)
+        return self.cancel_on(market_of_kind(self.exchange, symbol, kind), call, kind)
 
     def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:
         try:
@@ -151,9 +136,7 @@ class SyncAccount(SyncCanceller):
     def settle_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
         try:
-            if target.kind is MARGIN:
-                return symbol, self.cancel_on(target.market, call)
-            return symbol, self.cancel_futures_on(target.market, target.kind, call, target.known)
+            return symbol, self.cancel_on(target.market, call, target.kind, target.known)
         except Exception as error:  # every symbol is tried, whatever fails on one
             return symbol, as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {symbol}", error)
 
@@ -214,21 +197,7 @@ class AsyncAccount(AsyncCanceller):
         symbol = symbol_argument(symbol, kind.call)
         call = self.begin(kind.call, params)
         await self.exchange.load_markets()
-        return await self.cancel_futures_on(market_of_kind(self.exchange, symbol, kind), kind, call)
-
-    async def cancel_futures_on(
-        self, market: dict[str, Any], kind: Kind, call: Call, known: Known | None = None
-    ) -> list[Order]:
-        reported = call.ip.reported.snapshot()
-        flow = futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known, reported)
-        try:
-            orders = await self.drive(flow, call)
-        except ccxt.BaseError as error:
-            call.ip.reported.remember(kind, market["id"], canceled_before(error))
-            self.announce_failed(market["symbol"], error, kind)
-            raise
-        call.ip.reported.remember(kind, market["id"], orders)
-        return self.announce(market["symbol"], orders, kind)
+        return await self.cancel_on(market_of_kind(self.exchange, symbol, kind), call, kind)
 
     async def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:
         try:
@@ -239,8 +208,6 @@ class AsyncAccount(AsyncCanceller):
     async def settle_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
         try:
-            if target.kind is MARGIN:
-                return symbol, await self.cancel_on(target.market, call)
-            return symbol, await self.cancel_futures_on(target.market, target.kind, call, target.known)
+            return symbol, await self.cancel_on(target.market, call, target.kind, target.known)
         except Exception as error:  # every symbol is tried, whatever fails on one
             return symbol, as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {symbol}", error)

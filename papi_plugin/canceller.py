@@ -32,6 +32,7 @@ from papi_plugin.decisions import (
 )
 from papi_plugin.errors import Order
 from papi_plugin.flows import Flow, Request
+from papi_plugin.kinds import MARGIN, Kind, Section
 from papi_plugin.markets import margin_market, margin_markets, unified_symbol
 from papi_plugin.orders import open_orders
 from papi_plugin.params import symbol_argument, symbols_argument
@@ -45,6 +46,7 @@ CANCEL, MANY, OPEN, DISCOVER = (
 )
 SYMBOL_THREADS = 32  # a sync many-symbol call's symbols in flight at once (async runs them all as tasks)
 T = TypeVar("T")
+Known = dict[Section, list[Any]]  # a symbol's open futures orders per section, as a discovery read them
 
 
 class SyncCanceller(Canceller):
@@ -116,13 +118,16 @@ class SyncCanceller(Canceller):
         except Exception as error:  # every symbol is tried, whatever fails on one
             return symbol, as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
 
-    def cancel_on(self, market: dict[str, Any], call: Call) -> list[Order]:
+    def cancel_on(
+        self, market: dict[str, Any], call: Call, kind: Kind = MARGIN, known: Known | None = None
+    ) -> list[Order]:
+        """Cancel every open order of ``kind`` on ``market``; tell the observers what was canceled."""
         try:
-            orders = self.drive(flows.cancel(self.exchange, market, call.options, call.started_ms), call)
+            orders = self.drive(self.cancel_flow(market, call, kind, known), call)
         except ccxt.BaseError as error:
-            self.announce_failed(market["symbol"], error)
+            self.announce_failed(call, kind, market, error)
             raise
-        return self.announce(market["symbol"], orders)
+        return self.announce(call, kind, market, orders)
 
     def drive(self, flow: Flow[T], call: Call) -> T:
         """Run a flow to its end: send each request it yields, send back the answer or throw the ccxt error."""
@@ -242,13 +247,16 @@ class AsyncCanceller(Canceller):
         except Exception as error:  # every symbol is tried, whatever fails on one
             return symbol, as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
 
-    async def cancel_on(self, market: dict[str, Any], call: Call) -> list[Order]:
+    async def cancel_on(
+        self, market: dict[str, Any], call: Call, kind: Kind = MARGIN, known: Known | None = None
+    ) -> list[Order]:
+        """Cancel every open order of ``kind`` on ``market``; tell the observers what was canceled."""
         try:
-            orders = await self.drive(flows.cancel(self.exchange, market, call.options, call.started_ms), call)
+            orders = await self.drive(self.cancel_flow(market, call, kind, known), call)
         except ccxt.BaseError as error:
-            self.announce_failed(market["symbol"], error)
+            self.announce_failed(call, kind, market, error)
             raise
-        return self.announce(market["symbol"], orders)
+        return self.announce(call, kind, market, orders)
 
     async def drive(self, flow: Flow[T], call: Call) -> T:
         """Run a flow to its end: send each request it yields, send back the answer or throw the ccxt error."""

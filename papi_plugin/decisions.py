@@ -19,12 +19,12 @@ import ccxt
 import pluggy
 from tenacity import RetryCallState
 
-from papi_plugin import transport
+from papi_plugin import flows, futures_flows, transport
 from papi_plugin.error_table import Action, Answer, classify, fate_unknown, header
 from papi_plugin.errors import CancelManyFailed, Order, canceled_before
-from papi_plugin.flows import LostAnswer, Request
+from papi_plugin.flows import Flow, LostAnswer, Request
 from papi_plugin.ip_limits import IpLimits, limits_for
-from papi_plugin.kinds import MARGIN, Kind
+from papi_plugin.kinds import MARGIN, Kind, Section
 from papi_plugin.markets import margin_market, unified_symbol
 from papi_plugin.observers import tell
 from papi_plugin.pacing import USED_WEIGHT_HEADER
@@ -185,15 +185,29 @@ class Canceller:
     def gave_up(self, call: Call, tries: Tries, failure: Failure) -> ccxt.BaseError:
         return exhausted(failure.verdict, tries.attempts, call.deadline.elapsed())
 
-    def announce(self, symbol: str, orders: list[Order], kind: Kind = MARGIN) -> list[Order]:
+    def cancel_flow(
+        self, market: dict[str, Any], call: Call, kind: Kind = MARGIN, known: dict[Section, list[Any]] | None = None
+    ) -> Flow[list[Order]]:
+        """The flow that cancels every open order of ``kind`` on ``market`` (``known``: futures orders a
+        discovery has just read)."""
+        reported = call.ip.reported
+        if kind is MARGIN:
+            return flows.cancel(self.exchange, market, call.options, call.started_ms)
+        return futures_flows.cancel_futures(
+            self.exchange, market, kind, call.options, call.started_ms, known, reported.snapshot()
+        )
+
+    def announce(self, call: Call, kind: Kind, market: dict[str, Any], orders: list[Order]) -> list[Order]:
+        """Remember what was canceled (``reported.py``) and tell the observers of ``kind``."""
+        call.ip.reported.remember(kind, market["id"], orders)
         hook = self.hook.margin_orders_canceled if kind is MARGIN else self.hook.futures_orders_canceled
-        tell(hook, exchange=self.exchange, symbol=symbol, orders=orders)
+        tell(hook, exchange=self.exchange, symbol=market["symbol"], orders=orders)
         return orders
 
-    def announce_failed(self, symbol: str, error: BaseException, kind: Kind = MARGIN) -> None:
+    def announce_failed(self, call: Call, kind: Kind, market: dict[str, Any], error: BaseException) -> None:
         """A failed call still tells the observers what it had canceled before it failed, if anything."""
         if canceled := canceled_before(error):
-            self.announce(symbol, canceled, kind)
+            self.announce(call, kind, market, canceled)
 
     def symbol_of(self, symbol: str) -> str:
         try:
