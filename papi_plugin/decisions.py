@@ -192,10 +192,8 @@ class Canceller:
         discovery has just read)."""
         reported = call.ip.reported
         if kind is MARGIN:
-            return flows.cancel(self.exchange, market, call.options, call.started_ms)
-        return futures_flows.cancel_futures(
-            self.exchange, market, kind, call.options, call.started_ms, known, reported.snapshot()
-        )
+            return flows.cancel(self.exchange, market, call.options, call.started_ms, reported)
+        return futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known, reported)
 
     def announce(self, call: Call, kind: Kind, market: dict[str, Any], orders: list[Order]) -> list[Order]:
         """Remember what was canceled (``reported.py``) and tell the observers of ``kind``."""

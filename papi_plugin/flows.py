@@ -7,7 +7,7 @@ flow by hand with made-up answers.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Container, Generator
 from typing import Any, NamedTuple, TypeVar
 
 import ccxt
@@ -17,10 +17,14 @@ from papi_plugin.errors import NotFlat, carrying_canceled
 from papi_plugin.markets import trading_spot_symbols
 from papi_plugin.orders import Order, recovered_orders, unified_orders
 from papi_plugin.params import CallOptions
+from papi_plugin.reported import Key, order_key
 
 ALL_SYMBOLS = "all symbols"
 HISTORY_LIMIT = 500  # the most the history reads return
-RECOVERY_MARGIN_MS = 2000  # clocks differ: history from a little before the call began
+# Binance refuses a request whose timestamp is more than 1000 ms ahead of its clock (-1021, and the plugin
+# then re-syncs ccxt's clock): a call whose requests are accepted began at most this long after Binance's
+# clock says it did. What the history shows canceled since then (less this) may be the call's.
+AHEAD_MS = 1000
 
 
 class Request(NamedTuple):
@@ -48,50 +52,69 @@ class LostAnswer(NamedTuple):
     found: list[Any]
 
 
-def cancel(exchange: Any, market: dict[str, Any], options: CallOptions, since_ms: int) -> Flow[list[Order]]:
+def cancel(
+    exchange: Any, market: dict[str, Any], options: CallOptions, since_ms: int, reported: Container[Key] = ()
+) -> Flow[list[Order]]:
     """Cancel every open order on ``market``; with ``confirm``, re-read and cancel again until flat.
 
     ``since_ms`` is when the call began (Binance's clock): what a lost answer held is recovered from the
-    order history from then on.
+    order history from then on, but for what earlier calls reported canceled (``reported``, keys of
+    ``reported.order_key``).
     """
     cancel_all = ask(transport.CANCEL_ALL, {**options.sent, "symbol": market["id"]}, market["symbol"])
-    orders = yield from canceled_by(exchange, market, options, (yield cancel_all), since_ms)
+    orders = yield from canceled_by(exchange, market, options, (yield cancel_all), since_ms, reported)
     if options.confirm_rounds is None:
         return orders
     confirmation = Confirmation(market["symbol"], options.confirm_rounds, orders)
     try:
         while confirmation.still_open(*(yield from open_on(market, options))):
-            confirmation.add((yield from canceled_by(exchange, market, options, (yield cancel_all), since_ms)))
+            answer = yield cancel_all
+            confirmation.add((yield from canceled_by(exchange, market, options, answer, since_ms, reported)))
     except ccxt.BaseError as error:
         raise carrying_canceled(error, confirmation.orders) from None
     return confirmation.orders
 
 
 def canceled_by(
-    exchange: Any, market: dict[str, Any], options: CallOptions, answer: Any, since_ms: int
+    exchange: Any,
+    market: dict[str, Any],
+    options: CallOptions,
+    answer: Any,
+    since_ms: int,
+    reported: Container[Key] = (),
 ) -> Flow[list[Order]]:
     """The orders a cancel-all answer reports; after a lost answer, also those the history shows canceled."""
     if not isinstance(answer, LostAnswer):
         return unified_orders(exchange, answer, market)
     listed = unified_orders(exchange, answer.found, market)
     try:
-        recovered = yield from recover(exchange, market, options, since_ms)
+        recovered = yield from recover(exchange, market, options, since_ms, reported)
     except ccxt.BaseError as error:  # the cancel went through; only the report is incomplete
         raise carrying_canceled(error, listed) from None
     seen = {order["id"] for order in listed}
     return listed + [order for order in recovered if order["id"] not in seen]
 
 
-def recover(exchange: Any, market: dict[str, Any], options: CallOptions, since_ms: int) -> Flow[list[Order]]:
-    """The orders of ``market`` canceled since ``since_ms`` (less ``RECOVERY_MARGIN_MS``), from the history.
+def recover(
+    exchange: Any, market: dict[str, Any], options: CallOptions, since_ms: int, reported: Container[Key] = ()
+) -> Flow[list[Order]]:
+    """The orders of ``market`` canceled since ``since_ms`` (less ``AHEAD_MS``), from the history, but for
+    those ``reported`` holds.
 
     Binance's "Query Margin Account's All Orders" (weight 100) gives the symbol's most recent 500 orders;
     "Query Margin Account's all OCO" (weight 100, read only when a leg was canceled) gives the legs' lists.
     """
-    symbol, since = market["symbol"], since_ms - RECOVERY_MARGIN_MS
+    symbol, since = market["symbol"], since_ms - AHEAD_MS
     params = {**options.sent, "symbol": market["id"], "limit": HISTORY_LIMIT}
     history = open_list((yield ask(transport.ALL_ORDERS, params, symbol)), "order history")
-    canceled = [o for o in history if isinstance(o, dict) and o.get("status") == "CANCELED" and after(o, since)]
+    canceled = [
+        o
+        for o in history
+        if isinstance(o, dict)
+        and o.get("status") == "CANCELED"
+        and after(o, since)
+        and order_key(transport.ALL_ORDERS.path, market["id"], o.get("orderId")) not in reported
+    ]
     lists: list[Any] = []
     if any(str(o.get("orderListId", -1)) != "-1" for o in canceled):
         answer = yield ask(transport.ALL_ORDER_LISTS, {**options.sent, "limit": HISTORY_LIMIT}, symbol)

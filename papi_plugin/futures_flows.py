@@ -8,26 +8,22 @@ returned once, as the history reports it, including one placed between the read 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Container
 from typing import Any
 
 import ccxt
 
 from papi_plugin import transport
 from papi_plugin.errors import NotFlat, carrying_canceled
-from papi_plugin.flows import Flow, ask, open_list
+from papi_plugin.flows import AHEAD_MS, Flow, ask, open_list
 from papi_plugin.kinds import CANCELED_STATUSES, Kind, Section
 from papi_plugin.markets import market_by_id
 from papi_plugin.orders import Order, futures_orders
 from papi_plugin.params import CallOptions
-from papi_plugin.reported import order_key
+from papi_plugin.reported import Key, order_key
 
 ALL_SYMBOLS = "all symbols"
 DONE_CODE = "200"
-# Binance refuses a request whose timestamp is more than 1000 ms ahead of its clock (-1021, and the plugin
-# then re-syncs ccxt's clock): a call whose requests are accepted began at most this long after Binance's
-# clock says it did. Orders placed and canceled since then may be the call's.
-AHEAD_MS = 1000
 
 
 class Seen:
@@ -55,7 +51,7 @@ def cancel_futures(
     options: CallOptions,
     since_ms: int,
     known: dict[Section, list[Any]] | None = None,
-    reported: Collection[str] = (),
+    reported: Container[Key] = (),
 ) -> Flow[list[Order]]:
     """Cancel every open order of ``kind`` on ``market``; ``known``: its open orders, already read.
 
@@ -133,7 +129,7 @@ def reconcile(
     options: CallOptions,
     seen: Seen,
     since_ms: int,
-    reported: Collection[str] = (),
+    reported: Container[Key] = (),
 ) -> Flow[list[Order]]:
     """The orders the call canceled, per each section's history (its most recent orders).
 
@@ -157,7 +153,7 @@ def canceled_in(
     seen: dict[str, dict[str, Any]],
     history: list[Any],
     since_ms: int,
-    reported: Collection[str] = (),
+    reported: Container[Key] = (),
 ) -> list[Order]:
     records: list[dict[str, Any]] = []
     listed: set[str] = set()
@@ -170,7 +166,7 @@ def canceled_in(
             continue
         # Seen open by this call, or placed and canceled since it began (and not an earlier call's).
         appeared = min(stamp(record, "updateTime"), stamp(record, section.created_key)) >= since_ms
-        if order_id in seen or (appeared and order_key(section, market["id"], order_id) not in reported):
+        if order_id in seen or (appeared and order_key(section.history.path, market["id"], order_id) not in reported):
             records.append(record)
     records += [
         {**record, section.status_key: "CANCELED"} for order_id, record in seen.items() if order_id not in listed

@@ -42,6 +42,11 @@ class Kind(NamedTuple):
         chosen = (self.conditional if conditional else None, self.plain)
         return tuple(section for section in chosen if section is not None)
 
+    def history_path(self, conditional: bool) -> str:
+        """The path of the history read that lists an order of this kind (margin: ``margin/allOrders``)."""
+        section = self.conditional if conditional else self.plain
+        return section.history.path if section is not None else transport.ALL_ORDERS.path
+
 
 MARGIN = Kind("margin", "cross margin", "cancel_all_margin_orders", "BTC/USDT", None, None)
 UM = Kind(

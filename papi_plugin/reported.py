@@ -1,7 +1,8 @@
 """What the calls through one papi origin reported canceled, so that a call does not report it again.
 
-A futures cancel takes for its own an order placed and canceled since the call began (it appeared between
-the read and the cancel); a call made a moment after another must not take the other's orders. Order ids
+A call takes from the order history, for its own, orders canceled since it began: a futures cancel one
+placed between its read and its cancel, a margin cancel what a lost answer held. A call made a moment
+after another must not take the other's orders. Order ids
 are Binance's, unique per symbol, so the memory can be shared by every account behind one origin.
 """
 
@@ -11,36 +12,37 @@ import collections
 import threading
 from typing import Any
 
-from papi_plugin.kinds import Kind, Section
+from papi_plugin.kinds import Kind
 
 Order = dict[str, Any]
+Key = tuple[str, str, str]  # (history endpoint's path, market id, order id)
 
 
-def order_key(section: Section, market_id: str, order_id: Any) -> str:
-    """An order's key across sections and symbols (a UM order and a UM algo order may share an id)."""
-    return f"{section.history.path} {market_id} {order_id}"
+def order_key(history_path: str, market_id: str, order_id: Any) -> Key:
+    """An order's key across kinds, sections and symbols (a UM order and a UM algo order may share an id)."""
+    return history_path, market_id, str(order_id)
 
 
 class Reported:
-    """The keys of the latest ``size`` futures orders reported canceled."""
+    """The keys of the latest ``size`` orders reported canceled; ``key in reported`` asks."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._lock = threading.Lock()
-        self._order: collections.deque[str] = collections.deque()
-        self._keys: set[str] = set()
+        self._order: collections.deque[Key] = collections.deque()
+        self._keys: set[Key] = set()
         self.size = size
 
     def remember(self, kind: Kind, market_id: str, orders: list[Order]) -> None:
         with self._lock:
             for order in orders:
-                section = kind.conditional if order.get("conditional") else kind.plain
-                if section is None or (key := order_key(section, market_id, order.get("id"))) in self._keys:
+                key = order_key(kind.history_path(bool(order.get("conditional"))), market_id, order.get("id"))
+                if key in self._keys:
                     continue
                 self._keys.add(key)
                 self._order.append(key)
                 if len(self._order) > self.size:
                     self._keys.discard(self._order.popleft())
 
-    def snapshot(self) -> frozenset[str]:
+    def __contains__(self, key: object) -> bool:
         with self._lock:
-            return frozenset(self._keys)
+            return key in self._keys

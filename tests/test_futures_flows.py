@@ -74,6 +74,6 @@ def test_an_order_an_earlier_call_reported_is_not_taken_again(markets_binance: A
     section = UM.plain
     assert section is not None
     history = [um_record(3, "CANCELED"), um_record(6, "CANCELED")]  # both placed and canceled since SINCE
-    reported = {order_key(section, "BTCUSDT", 3)}
+    reported = {order_key(section.history.path, "BTCUSDT", 3)}
     orders = canceled_in(markets_binance, market, section, {}, history, SINCE, reported)
     assert [o["id"] for o in orders] == ["6"]

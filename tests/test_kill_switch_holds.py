@@ -206,6 +206,18 @@ def test_orders_canceled_by_an_attempt_whose_answer_was_lost_are_recovered(
     assert sim.seen("GET", "/papi/v1/margin/allOrderList") == 1
 
 
+def test_a_recovery_does_not_take_what_an_earlier_call_reported(
+    sim: Simulator, sim_exchange: tuple[Any, Runner]
+) -> None:
+    exchange, run = sim_exchange
+    sim.seed_documented_example()
+    assert len(run.call(exchange.cancel_all_margin_orders, "BTC/USDT")) == 3
+    placed = sim.place("BTCUSDT", "BUY", "LIMIT", "1", "10")
+    sim.inject(CANCEL_ALL, Fault.answer_lost())  # a moment later: this cancel's answer is lost
+    orders = run.call(exchange.cancel_all_margin_orders, "BTC/USDT")
+    assert [(o["id"], o["recovered"]) for o in orders] == [(str(placed.order_id), True)]  # not 11, 20, 21 again
+
+
 def test_a_plain_retry_after_a_5xx_reads_no_history(sim: Simulator, sim_exchange: tuple[Any, Runner]) -> None:
     exchange, run = sim_exchange
     sim.seed_documented_example()
