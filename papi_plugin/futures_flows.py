@@ -26,6 +26,11 @@ ALL_SYMBOLS = "all symbols"
 DONE_CODE = "200"
 
 
+def formed(section: Section, records: list[Any]) -> list[dict[str, Any]]:
+    """The records that are orders of ``section`` (a dict with its id)."""
+    return [r for r in records if isinstance(r, dict) and r.get(section.id_key) is not None]
+
+
 class Seen:
     """Every open order a call saw on one symbol, per section, by id (the last record of each)."""
 
@@ -35,10 +40,10 @@ class Seen:
     def add(self, section: Section, records: list[Any]) -> list[dict[str, Any]]:
         """Remember the records of ``section``; the well-formed ones, for the caller."""
         kept = self.records.setdefault(section, {})
-        formed = [r for r in records if isinstance(r, dict) and r.get(section.id_key) is not None]
-        for record in formed:
+        records = formed(section, records)
+        for record in records:
             kept[str(record[section.id_key])] = record
-        return formed
+        return records
 
     def of(self, section: Section) -> dict[str, dict[str, Any]]:
         return self.records.get(section, {})
@@ -107,7 +112,7 @@ def open_futures(
             records = open_list((yield ask(section.open_orders, params, market["symbol"])), "orders")
         else:
             records = known.get(section, [])
-        orders += futures_orders(exchange, market, section, Seen().add(section, records))
+        orders += futures_orders(exchange, market, section, formed(section, records))
     return orders
 
 

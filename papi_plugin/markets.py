@@ -61,16 +61,16 @@ def portfolio_market(exchange: Any, symbol: str, call: str = PORTFOLIO_CALL) -> 
     A Binance id naming markets of two kinds (BTCUSDT: the spot market and the USD-M perpetual) is refused:
     the unified symbol says which is meant.
     """
-    found = [(kind, market) for market in candidates(exchange, symbol) if (kind := kind_of(market)) is not None]
+    named = candidates(exchange, symbol)
+    found = [(kind, market) for market in named if (kind := kind_of(market)) is not None]
     if len(found) == 1:
         return found[0]
     if len(found) > 1:
-        named = " or ".join(market["symbol"] for _, market in found)
-        raise ccxt.BadSymbol(f"binance {call}() cannot tell which market {echo(symbol)} is: use {named}")
-    if candidates(exchange, symbol):
-        market = candidates(exchange, symbol)[0]
+        which = " or ".join(market["symbol"] for _, market in found)
+        raise ccxt.BadSymbol(f"binance {call}() cannot tell which market {echo(symbol)} is: use {which}")
+    if named:
         kinds = ", ".join(kind.title for kind in KINDS)
-        raise ccxt.BadSymbol(f"binance {call}() cancels {kinds} orders; {market['symbol']} is none of them")
+        raise ccxt.BadSymbol(f"binance {call}() cancels {kinds} orders; {named[0]['symbol']} is none of them")
     raise ccxt.BadSymbol(f"binance {call}() does not know the symbol {echo(symbol)}")
 
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import ccxt
 
+from papi_plugin.kinds import Section
+
 Order = dict[str, Any]
 
 MALFORMED = (TypeError, ValueError, KeyError, AttributeError, ArithmeticError)  # what a malformed field raises
@@ -135,8 +137,10 @@ def recovered_orders(exchange: Any, market: dict[str, Any], history: list[Any], 
     return orders
 
 
-def futures_orders(exchange: Any, market: dict[str, Any], section: Any, records: list[dict[str, Any]]) -> list[Order]:
-    """UM or CM orders of one section (``kinds.Section``) as ccxt unified orders, parsed by ccxt's own
+def futures_orders(
+    exchange: Any, market: dict[str, Any], section: Section, records: list[dict[str, Any]]
+) -> list[Order]:
+    """UM or CM orders of one section as ccxt unified orders, parsed by ccxt's own
     ``binance.parse_order`` for ``market``; ``order["conditional"]`` tells a conditional order (a UM algo
     order, a CM conditional order) from a plain one."""
 
