@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple, TypeVar
 
 import ccxt
 
 from papi_plugin import flows, futures_flows
-from papi_plugin.canceller import SYMBOL_THREADS, AsyncCanceller, Known, SyncCanceller
+from papi_plugin.canceller import AsyncCanceller, Known, SyncCanceller
 from papi_plugin.decisions import Call, Outcome, as_ccxt_error, many_outcome, only_ccxt_errors
 from papi_plugin.errors import Order
 from papi_plugin.flows import Flow
@@ -139,14 +138,6 @@ class SyncAccount(SyncCanceller):
             return symbol, self.cancel_on(target.market, call, target.kind, target.known)
         except Exception as error:  # every symbol is tried, whatever fails on one
             return symbol, as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {symbol}", error)
-
-    @staticmethod
-    def each(items: list[Any], work: Callable[[Any], T]) -> list[T]:
-        """``work`` on every item, concurrently on a few threads; results in the items' order."""
-        if len(items) <= 1:
-            return [work(item) for item in items]
-        with ThreadPoolExecutor(min(SYMBOL_THREADS, len(items)), thread_name_prefix="papi-plugin-symbol") as pool:
-            return list(pool.map(work, items))
 
 
 class AsyncAccount(AsyncCanceller):

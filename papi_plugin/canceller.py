@@ -90,10 +90,7 @@ class SyncCanceller(Canceller):
             targets = [market["id"] for market in margin_markets(self.exchange, wanted, MANY)]
         else:
             targets = self.drive(flows.discover(self.exchange, call.options), call)
-        if len(targets) <= 1:
-            return many_outcome([self.settle(market_id, call) for market_id in targets])
-        with ThreadPoolExecutor(min(SYMBOL_THREADS, len(targets)), thread_name_prefix="papi-plugin-symbol") as pool:
-            return many_outcome(list(pool.map(lambda market_id: self.settle(market_id, call), targets)))
+        return many_outcome(self.each(targets, lambda market_id: self.settle(market_id, call)))
 
     @only_ccxt_errors
     def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
@@ -110,6 +107,14 @@ class SyncCanceller(Canceller):
         call = self.begin(DISCOVER, params)
         self.exchange.load_markets()
         return [unified_symbol(self.exchange, i) for i in self.drive(flows.discover(self.exchange, call.options), call)]
+
+    @staticmethod
+    def each(items: list[Any], work: Callable[[Any], T]) -> list[T]:
+        """``work`` on every item, concurrently on a few threads; results in the items' order."""
+        if len(items) <= 1:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(min(SYMBOL_THREADS, len(items)), thread_name_prefix="papi-plugin-symbol") as pool:
+            return list(pool.map(work, items))
 
     def settle(self, market_id: str, call: Call) -> Outcome:
         symbol = self.symbol_of(market_id)
