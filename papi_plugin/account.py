@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import ccxt
 
@@ -24,7 +24,6 @@ from papi_plugin.markets import PORTFOLIO_CALL, margin_market, market_of_kind, p
 from papi_plugin.orders import open_orders
 from papi_plugin.params import symbol_argument, symbols_argument
 
-T = TypeVar("T")
 OPEN_CALL = "open_portfolio_orders"
 
 
