@@ -154,7 +154,8 @@ def wire_params(params: Mapping[str, Any], call: str) -> dict[str, Any]:
                     f"binance {call}() cancels Portfolio Margin cross-margin orders; {key}={echo(value)} is not that"
                 )
         else:
-            accepted = ", ".join((*SENT, *CALL_ONLY, *UNDERSTOOD))
+            own = [key for key in CALL_ONLY if key != "conditional" or call in CONDITIONAL_CALLS]
+            accepted = ", ".join((*SENT, *own, *UNDERSTOOD))
             raise ccxt.BadRequest(f"binance {call}() does not take the parameter {echo(key)}; it takes {accepted}")
     return sent
 
