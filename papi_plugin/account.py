@@ -101,7 +101,7 @@ class SyncAccount(SyncCanceller):
         ``CancelManyFailed`` once all were tried."""
         wanted = symbols_argument(symbols, name)
         call = self.begin(name, params)
-        self.exchange.load_markets()
+        self.load_markets(call)
         targets, failed = self.targets(wanted, call)
         return many_outcome(failed + self.each(targets, lambda target: work(target, call)))
 
@@ -122,7 +122,7 @@ class SyncAccount(SyncCanceller):
     def cancel_kind(self, kind: Kind, symbol: Any, params: Any) -> list[Order]:
         symbol = symbol_argument(symbol, kind.call)
         call = self.begin(kind.call, params)
-        self.exchange.load_markets()
+        self.load_markets(call)
         return self.cancel_on(market_of_kind(self.exchange, symbol, kind), call, kind)
 
     def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:
@@ -166,7 +166,7 @@ class AsyncAccount(AsyncCanceller):
         """The async twin of ``SyncAccount.across``: every target runs as a task."""
         wanted = symbols_argument(symbols, name)
         call = self.begin(name, params)
-        await self.exchange.load_markets()
+        await self.load_markets(call)
         targets, failed = await self.targets(wanted, call)
         return many_outcome(failed + list(await asyncio.gather(*(work(target, call) for target in targets))))
 
@@ -186,7 +186,7 @@ class AsyncAccount(AsyncCanceller):
     async def cancel_kind(self, kind: Kind, symbol: Any, params: Any) -> list[Order]:
         symbol = symbol_argument(symbol, kind.call)
         call = self.begin(kind.call, params)
-        await self.exchange.load_markets()
+        await self.load_markets(call)
         return await self.cancel_on(market_of_kind(self.exchange, symbol, kind), call, kind)
 
     async def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:

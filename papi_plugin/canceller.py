@@ -25,10 +25,12 @@ from papi_plugin.decisions import (
     Canceller,
     Outcome,
     as_ccxt_error,
+    gate_after,
     many_outcome,
     nothing_open,
     only_ccxt_errors,
     settled,
+    used_weight,
 )
 from papi_plugin.errors import Order
 from papi_plugin.flows import Flow, Request
@@ -71,7 +73,7 @@ class SyncCanceller(Canceller):
         """
         symbol = symbol_argument(symbol, CANCEL)
         call = self.begin(CANCEL, params)
-        self.exchange.load_markets()
+        self.load_markets(call)
         return self.cancel_on(margin_market(self.exchange, symbol), call)
 
     @only_ccxt_errors
@@ -85,7 +87,7 @@ class SyncCanceller(Canceller):
         """
         wanted = symbols_argument(symbols, MANY)
         call = self.begin(MANY, params)
-        self.exchange.load_markets()
+        self.load_markets(call)
         if wanted is not None:
             targets = [market["id"] for market in margin_markets(self.exchange, wanted, MANY)]
         else:
@@ -97,7 +99,7 @@ class SyncCanceller(Canceller):
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
         symbol = symbol_argument(symbol, OPEN)
         call = self.begin(OPEN, params)
-        self.exchange.load_markets()
+        self.load_markets(call)
         market = margin_market(self.exchange, symbol, OPEN)
         return open_orders(self.exchange, market, *self.drive(flows.open_on(market, call.options), call))
 
@@ -105,7 +107,7 @@ class SyncCanceller(Canceller):
     def symbols_with_open_orders(self, params: Any = None) -> list[str]:
         """The unified symbols with open margin orders or order lists (costly: see the README)."""
         call = self.begin(DISCOVER, params)
-        self.exchange.load_markets()
+        self.load_markets(call)
         return [unified_symbol(self.exchange, i) for i in self.drive(flows.discover(self.exchange, call.options), call)]
 
     @staticmethod
@@ -165,35 +167,51 @@ class SyncCanceller(Canceller):
 
     def attempt(self, request: Request, call: Call, tries: Tries) -> Any:
         self.begin_attempt(call, request, tries)
-        if delay := self.gate_wait(call, request):
-            self.sleep(delay)
         if tries.resync_due:
+            self.admit(call, request, 0)  # the gate only: reading Binance's clock spends no papi weight
             with transport.answers() as kept:
                 try:
                     self.exchange.load_time_difference()
                 except ccxt.BaseError as error:
                     raise self.failure(call, request, tries, kept, error) from None
             tries.resync_due = False
-        paced = self.exchange.enableRateLimit  # ccxt's switch; off means no pacing here either
-        while paced and (delay := self.pacing_wait(call, request)):
-            self.sleep(delay)
-            if delay := self.gate_wait(call, request):
-                self.sleep(delay)
+        weight = request.weight if self.exchange.enableRateLimit else 0  # ccxt's switch: off, no pacing here
+        ticket = self.admit(call, request, weight)
         failure = None
         with transport.answers() as kept:
             try:
                 response = transport.send(self.exchange, request.endpoint, request.params, self.time_left(call))
             except ccxt.BaseError as error:
                 failure = self.failure(call, request, tries, kept, error)
-            finally:
-                if paced:
-                    call.ip.weights.answered(request.weight)
-        self.observe_weight(call, kept)
+        self.answered(call, ticket, weight, kept, failure)
         if failure is None:
             return settled(request, tries, response)
         if nothing_open(request, failure):
             return settled(request, tries, [])
         raise failure
+
+    def admit(self, call: Call, request: Request, weight: int) -> int:
+        """Wait until the IP's gate is open and its budget takes ``weight``: both checked, and the weight
+        reserved, in one step of the limits store right before sending, after every wait."""
+        while True:
+            admission = call.limits.acquire(weight, call.pacing.weight_limit, call.pacing.window, self.server_clock())
+            if admission.admitted:
+                return admission.ticket
+            self.sleep(self.admission_wait(call, request, admission))
+
+    def answered(self, call: Call, ticket: int, weight: int, kept: list[Any], failure: Failure | None) -> None:
+        """Tell the IP's limits what the attempt's answer says: its used weight, a ban or a 429's pause."""
+        now, used = self.server_clock(), used_weight(kept)
+        if weight or used is not None:
+            call.limits.answered(ticket, weight, used, call.pacing.window, now)
+        if gate := gate_after(failure, now):
+            call.limits.close_gate(*gate, now)
+
+    def load_markets(self, call: Call) -> None:
+        """Refuse the call at once while the IP is banned (nothing at all is sent, markets included); else
+        ccxt's markets."""
+        self.refuse_if_banned(call, call.limits.gate(self.server_clock()))
+        self.exchange.load_markets()
 
 
 class AsyncCanceller(Canceller):
@@ -212,7 +230,7 @@ class AsyncCanceller(Canceller):
         """The async twin of ``SyncCanceller.cancel_all_margin_orders``: same params, results and errors."""
         symbol = symbol_argument(symbol, CANCEL)
         call = self.begin(CANCEL, params)
-        await self.exchange.load_markets()
+        await self.load_markets(call)
         return await self.cancel_on(margin_market(self.exchange, symbol), call)
 
     @only_ccxt_errors
@@ -221,7 +239,7 @@ class AsyncCanceller(Canceller):
         within the papi weight budget shared by every task on this exchange object."""
         wanted = symbols_argument(symbols, MANY)
         call = self.begin(MANY, params)
-        await self.exchange.load_markets()
+        await self.load_markets(call)
         if wanted is not None:
             targets = [market["id"] for market in margin_markets(self.exchange, wanted, MANY)]
         else:
@@ -233,7 +251,7 @@ class AsyncCanceller(Canceller):
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
         symbol = symbol_argument(symbol, OPEN)
         call = self.begin(OPEN, params)
-        await self.exchange.load_markets()
+        await self.load_markets(call)
         market = margin_market(self.exchange, symbol, OPEN)
         return open_orders(self.exchange, market, *await self.drive(flows.open_on(market, call.options), call))
 
@@ -241,7 +259,7 @@ class AsyncCanceller(Canceller):
     async def symbols_with_open_orders(self, params: Any = None) -> list[str]:
         """The unified symbols with open margin orders or order lists (costly: see the README)."""
         call = self.begin(DISCOVER, params)
-        await self.exchange.load_markets()
+        await self.load_markets(call)
         ids = await self.drive(flows.discover(self.exchange, call.options), call)
         return [unified_symbol(self.exchange, i) for i in ids]
 
@@ -295,20 +313,16 @@ class AsyncCanceller(Canceller):
 
     async def attempt(self, request: Request, call: Call, tries: Tries) -> Any:
         self.begin_attempt(call, request, tries)
-        if delay := self.gate_wait(call, request):
-            await self.sleep(delay)
         if tries.resync_due:
+            await self.admit(call, request, 0)  # the gate only: reading Binance's clock spends no papi weight
             with transport.answers() as kept:
                 try:
                     await self.exchange.load_time_difference()
                 except ccxt.BaseError as error:
                     raise self.failure(call, request, tries, kept, error) from None
             tries.resync_due = False
-        paced = self.exchange.enableRateLimit  # ccxt's switch; off means no pacing here either
-        while paced and (delay := self.pacing_wait(call, request)):
-            await self.sleep(delay)
-            if delay := self.gate_wait(call, request):
-                await self.sleep(delay)
+        weight = request.weight if self.exchange.enableRateLimit else 0  # ccxt's switch: off, no pacing here
+        ticket = await self.admit(call, request, weight)
         failure = None
         with transport.answers() as kept:
             try:
@@ -317,12 +331,31 @@ class AsyncCanceller(Canceller):
                 )
             except ccxt.BaseError as error:
                 failure = self.failure(call, request, tries, kept, error)
-            finally:
-                if paced:
-                    call.ip.weights.answered(request.weight)
-        self.observe_weight(call, kept)
+        await self.answered(call, ticket, weight, kept, failure)
         if failure is None:
             return settled(request, tries, response)
         if nothing_open(request, failure):
             return settled(request, tries, [])
         raise failure
+
+    async def admit(self, call: Call, request: Request, weight: int) -> int:
+        """The async twin of ``SyncCanceller.admit``."""
+        while True:
+            now = self.server_clock()
+            admission = await call.limits.acquire_async(weight, call.pacing.weight_limit, call.pacing.window, now)
+            if admission.admitted:
+                return admission.ticket
+            await self.sleep(self.admission_wait(call, request, admission))
+
+    async def answered(self, call: Call, ticket: int, weight: int, kept: list[Any], failure: Failure | None) -> None:
+        """The async twin of ``SyncCanceller.answered``."""
+        now, used = self.server_clock(), used_weight(kept)
+        if weight or used is not None:
+            await call.limits.answered_async(ticket, weight, used, call.pacing.window, now)
+        if gate := gate_after(failure, now):
+            await call.limits.close_gate_async(*gate, now)
+
+    async def load_markets(self, call: Call) -> None:
+        """The async twin of ``SyncCanceller.load_markets``."""
+        self.refuse_if_banned(call, await call.limits.gate_async(self.server_clock()))
+        await self.exchange.load_markets()

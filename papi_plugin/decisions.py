@@ -23,14 +23,17 @@ from papi_plugin import flows, futures_flows, transport
 from papi_plugin.error_table import Action, Answer, classify, fate_unknown, header
 from papi_plugin.errors import CancelManyFailed, Order, canceled_before
 from papi_plugin.flows import Flow, LostAnswer, Request
-from papi_plugin.ip_limits import IpLimits, limits_for
 from papi_plugin.kinds import MARGIN, Kind, Section
+from papi_plugin.limits import IpLimits, limits_for, origin
+from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, Admission
+from papi_plugin.limits.stores import configured
 from papi_plugin.markets import margin_market, unified_symbol
 from papi_plugin.observers import tell
-from papi_plugin.pacing import USED_WEIGHT_HEADER
-from papi_plugin.params import OPTIONS_KEY, CallOptions, call_options, pacing_options
+from papi_plugin.params import OPTIONS_KEY, CallOptions, LimitsOptions, call_options, limits_options
 from papi_plugin.redaction import protect_logger, redact
+from papi_plugin.reported import Reported, reported_for
 from papi_plugin.retry_policy import Deadline, Failure, Tries, exhausted, verdict_of
+from papi_plugin.transport import USED_WEIGHT_HEADER
 
 log = logging.getLogger("papi_plugin")
 # ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
@@ -47,7 +50,9 @@ class Call(NamedTuple):
     name: str
     options: CallOptions
     deadline: Deadline
-    ip: IpLimits
+    limits: IpLimits  # the IP's gate and weight budget, shared through the limits store
+    pacing: LimitsOptions  # the weight a window, and the window
+    reported: Reported  # what calls through this papi origin reported canceled
     started_ms: int  # on Binance's clock: orders canceled since then may be recovered from history
 
 
@@ -58,8 +63,9 @@ class Canceller:
         self.exchange = exchange
         self.hook = hook
         self.clock = clock  # seconds; tests pass a fake one with a fake sleep
-        self._checked: tuple[Any, CallOptions, tuple[int, float]] | None = None  # the last options, checked
+        self._checked: tuple[Any, CallOptions, LimitsOptions] | None = None  # the last options, checked
         self._protected: tuple[Any, Any] | None = None  # the key and secret the log filters know
+        self._origins: dict[Any, str] = {}  # papi URL -> its origin, parsed once
 
     def server_clock(self) -> float:
         """Binance's clock as ccxt knows it (``options["timeDifference"]`` in ms), in seconds."""
@@ -69,29 +75,37 @@ class Canceller:
     def begin(self, name: str, params: Any) -> Call:
         """Check everything that needs no request."""
         options, pacing = self.checked(name, params)
-        ip = limits_for(self.exchange)
-        ip.weights.configure(*pacing)
+        url = self.exchange.urls["api"]["papi"]
+        papi = self._origins.get(url) or self._origins.setdefault(url, origin(str(url)))
+        limits = limits_for(configured(pacing.store), pacing.key or papi)
         self.exchange.check_required_credentials()
-        if ip.gate.until > (now := self.clock()):
-            ip.gate.refuse_if_banned(now, f"{self.exchange.id} {name}")
         if self._protected != (self.exchange.apiKey, self.exchange.secret):
             self.protect_logs()
         started_ms = int(self.server_clock() * 1000)
-        return Call(name, options, Deadline(self.clock, options.budget.max_elapsed), ip, started_ms)
+        deadline = Deadline(self.clock, options.budget.max_elapsed)
+        return Call(name, options, deadline, limits, pacing, reported_for(papi), started_ms)
 
-    def checked(self, name: str, params: Any) -> tuple[CallOptions, tuple[int, float]]:
-        """The call's options and the pacing options, checked once for each change of them."""
+    def checked(self, name: str, params: Any) -> tuple[CallOptions, LimitsOptions]:
+        """The call's options and the limits options, checked once for each change of them."""
         snapshot = (name, self.exchange.options.get(OPTIONS_KEY), params)
         last = self._checked
         with contextlib.suppress(Exception):  # an option that cannot be compared is simply checked again
             if last is not None and last[0] == snapshot:
                 return last[1], last[2]
-        options, pacing = call_options(snapshot[1], params, name), pacing_options(snapshot[1])
+        options, pacing = call_options(snapshot[1], params, name), limits_options(snapshot[1])
         try:
             self._checked = (copy.deepcopy(snapshot), options, pacing)
         except Exception:
             self._checked = None
         return options, pacing
+
+    def refuse_if_banned(self, call: Call, gate: tuple[float, bool]) -> None:
+        """Raise while a 418 ban runs: before a call loads markets, nothing at all is sent into it."""
+        until, banned = gate
+        if banned and until > (now := self.server_clock()):
+            raise ccxt.DDoSProtection(
+                f"{self.exchange.id} {call.name}: not sent, the IP is banned (HTTP 418) for {until - now:.0f} more s"
+            )
 
     def protect_logs(self) -> None:
         """Teach the redacting log filters this exchange's key and secret."""
@@ -121,44 +135,42 @@ class Canceller:
         left = call.deadline.left()
         return left if call.deadline.attempts > 1 else max(left, FIRST_ATTEMPT_SECONDS)
 
-    def gate_wait(self, call: Call, request: Request) -> float:
-        """Seconds to wait for the ban gate before sending; raises when it must not be waited out."""
-        now = self.clock()
-        if call.ip.gate.until <= now:  # open: the common case needs no lock and no message
-            return 0.0
-        max_wait = min(call.options.budget.max_retry_after, call.deadline.left())
-        return call.ip.gate.wait_before_sending(now, max_wait, self.context(call, request))
+    def admission_wait(self, call: Call, request: Request, admission: Admission) -> float:
+        """How long to wait before asking the IP's limits again; raises when the wait must not be taken.
 
-    def pacing_wait(self, call: Call, request: Request) -> float:
-        """Seconds to wait before the weight budget takes ``request`` (0: reserved); raises past the deadline."""
-        delay = call.ip.weights.reserve(request.weight, self.server_clock())
-        if delay and delay >= call.deadline.left():
-            raise ccxt.RateLimitExceeded(
-                f"{self.context(call, request)}: not sent, the papi weight budget of this minute is spent"
-                f" for {delay:.1f} more s, past the call's maxElapsed"
+        A ban is never waited out (the caller hears at once); a 429's pause is, when it is no longer than
+        ``maxRetryAfter`` and ends inside the call; the budget's next window is, when it starts inside the call.
+        """
+        left = call.deadline.left()
+        if admission.reason == BANNED:
+            raise ccxt.DDoSProtection(
+                f"{self.context(call, request)}: not sent, the IP is banned (HTTP 418) for {admission.wait:.0f} more s"
             )
-        return delay
+        if admission.reason == BUDGET:
+            if admission.wait >= left:
+                raise ccxt.RateLimitExceeded(
+                    f"{self.context(call, request)}: not sent, the papi weight budget of this minute is spent"
+                    f" for {admission.wait:.1f} more s, past the call's maxElapsed"
+                )
+            return admission.wait
+        if admission.wait > min(call.options.budget.max_retry_after, left):
+            raise ccxt.RateLimitExceeded(
+                f"{self.context(call, request)}: not sent, rate limited (HTTP 429) for {admission.wait:.0f} more s"
+            )
+        return admission.wait
 
     def failure(
         self, call: Call, request: Request, tries: Tries, kept: list[Answer], raised: ccxt.BaseError
     ) -> Failure:
-        """Classify a failed attempt and record what it means for the next ones (the gate, a clock resync)."""
+        """Classify a failed attempt and record what it means for the next ones (a clock resync)."""
         secrets = tuple(s for s in (self.exchange.apiKey, self.exchange.secret) if isinstance(s, str))
-        now = self.clock()
+        now = self.server_clock()
         verdict = classify(raised, kept[-1] if kept else Answer(), self.context(call, request), now, secrets)
-        call.ip.gate.close_after(verdict, now)
         if verdict.action is Action.RESYNC_CLOCK:
             tries.resyncs += 1
             tries.resync_due = True
         tries.fate_unknown = tries.fate_unknown or fate_unknown(verdict)
         return Failure(verdict)
-
-    def observe_weight(self, call: Call, kept: list[Answer]) -> None:
-        """Tell the weight budget what the IP has used, per each answer's ``X-MBX-USED-WEIGHT-1M``."""
-        for answer in kept:
-            value = header(answer.headers, USED_WEIGHT_HEADER)
-            if value and value.isdigit():
-                call.ip.weights.observe(int(value), self.server_clock())
 
     def before_sleep(self, call: Call, request: Request) -> Callable[[RetryCallState], None]:
         def before_the_wait(state: RetryCallState) -> None:
@@ -190,14 +202,14 @@ class Canceller:
     ) -> Flow[list[Order]]:
         """The flow that cancels every open order of ``kind`` on ``market`` (``known``: futures orders a
         discovery has just read)."""
-        reported = call.ip.reported
+        reported = call.reported
         if kind is MARGIN:
             return flows.cancel(self.exchange, market, call.options, call.started_ms, reported)
         return futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known, reported)
 
     def announce(self, call: Call, kind: Kind, market: dict[str, Any], orders: list[Order]) -> list[Order]:
         """Remember what was canceled (``reported.py``) and tell the observers of ``kind``."""
-        call.ip.reported.remember(kind, market["id"], orders)
+        call.reported.remember(kind, market["id"], orders)
         hook = self.hook.margin_orders_canceled if kind is MARGIN else self.hook.futures_orders_canceled
         tell(hook, exchange=self.exchange, symbol=market["symbol"], orders=orders)
         return orders
@@ -212,6 +224,29 @@ class Canceller:
             return str(margin_market(self.exchange, symbol)["symbol"])
         except ccxt.BaseError:
             return unified_symbol(self.exchange, symbol)
+
+
+def gate_after(failure: Failure | None, now: float) -> tuple[float, bool] | None:
+    """(until, banned): how a failed attempt's answer closes the IP's gate, if it does (a 418, a 429)."""
+    if failure is None:
+        return None
+    verdict = failure.verdict
+    if verdict.action is Action.BANNED:
+        seconds = verdict.retry_after if verdict.retry_after is not None else DEFAULT_BAN_SECONDS
+        return now + seconds, True
+    if verdict.action is Action.RATE_LIMITED and verdict.retry_after is not None:
+        return now + verdict.retry_after, False
+    return None
+
+
+def used_weight(kept: list[Answer]) -> int | None:
+    """The IP's weight this window per the answers' ``X-MBX-USED-WEIGHT-1M`` (the highest), if any said."""
+    found = None
+    for answer in kept:
+        value = header(answer.headers, USED_WEIGHT_HEADER)
+        if value and value.isdigit():
+            found = max(found or 0, int(value))
+    return found
 
 
 def many_outcome(outcomes: list[Outcome]) -> dict[str, list[Order]]:

@@ -137,14 +137,17 @@ def header(headers: Mapping[str, str] | None, name: str) -> str | None:
 _BANNED_UNTIL = re.compile(r"banned until (\d{12,})")
 
 
-def retry_after_seconds(answer: Answer, now: float) -> float | None:
-    """Seconds to wait per ``Retry-After`` (seconds or an HTTP date), else per "IP banned until <ms>".
+def retry_after_seconds(answer: Answer, now: float, ban: bool = False) -> float | None:
+    """Seconds to wait per ``Retry-After`` (seconds or an HTTP date) or per "IP banned until <ms>" in the body.
 
-    None when the answer says nothing; otherwise kept between ``RETRY_AFTER_FLOOR`` and ``RETRY_AFTER_CEILING``.
+    A ban (418) is read from its message first: Binance states there when it ends, on its own clock (``now``
+    is Binance's clock too). None when the answer says nothing; otherwise kept between ``RETRY_AFTER_FLOOR``
+    and ``RETRY_AFTER_CEILING``.
     """
-    seconds: float | None = None
+    from_body = banned_until(answer, now)
+    seconds = from_body if ban else None
     value = (header(answer.headers, "Retry-After") or "").strip()
-    if value:
+    if seconds is None and value:
         try:
             seconds = float(value)
         except ValueError:
@@ -155,13 +158,18 @@ def retry_after_seconds(answer: Answer, now: float) -> float | None:
             except (TypeError, ValueError, IndexError, OverflowError):
                 seconds = None
     if seconds is None or math.isnan(seconds):
-        match = _BANNED_UNTIL.search(answer.body or "")
-        seconds = int(match.group(1)) / 1000 - now if match else None
+        seconds = from_body
         if seconds is None and value:
             seconds = RETRY_AFTER_FLOOR  # there but unreadable: wait the floor, never nothing
     if seconds is None:
         return None
     return min(max(seconds, RETRY_AFTER_FLOOR), RETRY_AFTER_CEILING)
+
+
+def banned_until(answer: Answer, now: float) -> float | None:
+    """Seconds until the ban a -1003 message states ("IP banned until 1659761931230"), if it states one."""
+    match = _BANNED_UNTIL.search(answer.body or "")
+    return int(match.group(1)) / 1000 - now if match else None
 
 
 # Failures retried although Binance says it did not act: the request was refused before execution.
@@ -220,7 +228,7 @@ def classify(
     else:
         code, msg = error_code(answer.body)
         rule = rule_for(answer.status, code)
-        retry_after = retry_after_seconds(answer, now)
+        retry_after = retry_after_seconds(answer, now, ban=rule.action is Action.BANNED)
         detail = describe(answer, code, msg)
     message = f"{context}: {detail}"
     if rule.action is Action.BANNED:

@@ -13,12 +13,14 @@ from typing import Any, NamedTuple
 
 import ccxt
 
-from papi_plugin.pacing import WEIGHT_LIMIT, WINDOW_SECONDS
+from papi_plugin.limits.state import WEIGHT_LIMIT, WINDOW_SECONDS
+from papi_plugin.limits.stores import checked_url
 from papi_plugin.retry_policy import Budget
 
 OPTIONS_KEY = "cancelAllMarginOrders"  # exchange.options[OPTIONS_KEY]: the defaults of every call
 MAX_RECV_WINDOW = 60000
 MAX_SYMBOL_ECHO = 40  # characters of a bad symbol repeated in an error message
+MAX_LIMITS_KEY = 200
 
 BUDGET_KEYS = ("maxAttempts", "maxElapsed", "maxRetryAfter")
 DEFAULT_BUDGET: dict[str, float] = {"maxAttempts": 5, "maxElapsed": 30, "maxRetryAfter": 10}
@@ -160,8 +162,26 @@ def wire_params(params: Mapping[str, Any], call: str) -> dict[str, Any]:
     return sent
 
 
-def pacing_options(options: Any) -> tuple[int, float]:
-    """(``weightLimit``, ``weightWindow``): the papi weight a minute and the window's seconds."""
+class LimitsOptions(NamedTuple):
+    """How the IP's limits are kept: the papi weight a window, the window, the store and the IP's name in it."""
+
+    weight_limit: int  # weightLimit
+    window: float  # weightWindow, seconds
+    store: str | None  # limitsStore: a store URL, None for $PAPI_PLUGIN_LIMITS_STORE or the default
+    key: str | None  # limitsKey: the IP's name in the store, None for the papi origin
+
+
+def limits_options(options: Any) -> LimitsOptions:
+    """``weightLimit``, ``weightWindow``, ``limitsStore`` and ``limitsKey`` of ``exchange.options``, checked."""
     checked = exchange_options(options)
     limit = integer("weightLimit", checked.get("weightLimit", WEIGHT_LIMIT), 1)
-    return limit, seconds("weightWindow", checked.get("weightWindow", WINDOW_SECONDS), positive=True)
+    window = seconds("weightWindow", checked.get("weightWindow", WINDOW_SECONDS), positive=True)
+    store = checked.get("limitsStore")
+    if store is not None:
+        checked_url(store, f'exchange.options["{OPTIONS_KEY}"]["limitsStore"]')
+    key = checked.get("limitsKey")
+    if key is not None and (not isinstance(key, str) or not key.strip() or len(key) > MAX_LIMITS_KEY):
+        raise ccxt.BadRequest(
+            f"papi_plugin limitsKey must be a non-empty string of at most {MAX_LIMITS_KEY} characters, got {echo(key)}"
+        )
+    return LimitsOptions(limit, window, store, key)

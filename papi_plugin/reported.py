@@ -46,3 +46,21 @@ class Reported:
     def __contains__(self, key: object) -> bool:
         with self._lock:
             return key in self._keys
+
+
+_by_origin: dict[str, Reported] = {}
+_lock = threading.Lock()
+
+
+def reported_for(papi_origin: str) -> Reported:
+    """The memory of what calls through ``papi_origin`` reported canceled, in this process."""
+    found = _by_origin.get(papi_origin)
+    if found is None:
+        with _lock:
+            found = _by_origin.setdefault(papi_origin, Reported())
+    return found
+
+
+def forget_all() -> None:
+    with _lock:
+        _by_origin.clear()

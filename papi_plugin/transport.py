@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 import ccxt
 
 from papi_plugin.error_table import Answer, header
-from papi_plugin.pacing import USED_WEIGHT_HEADER
 from papi_plugin.watchdog import WATCHDOG, watch_session
 
 API = ["papi"]
+USED_WEIGHT_HEADER = "X-MBX-USED-WEIGHT-1M"  # on every answer: the IP's papi weight used this minute
 
 
 class Endpoint(NamedTuple):
@@ -100,7 +100,7 @@ def signed_request(exchange: Any, endpoint: Endpoint, params: dict[str, Any]) ->
 
 # fetch2 is skipped on purpose: its own retry (options "maxRetriesOnFailure") would retry inside ours,
 # including 418 bans (DDoSProtection is an OperationFailed), and its throttle paces papi calls by the
-# spot budget; the caller paces them by the papi budget (pacing.py). Signing and fetching are ccxt's.
+# spot budget; the caller paces them by the papi budget (limits/). Signing and fetching are ccxt's.
 
 
 def unreadable(exchange: Any, endpoint: Endpoint, problem: str | None) -> ccxt.BaseError:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pathlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,7 +27,8 @@ import ccxt.async_support as accxt
 import pytest
 
 import papi_plugin
-from papi_plugin import ip_limits
+from papi_plugin import limits, reported
+from papi_plugin.limits.stores import ENVIRONMENT as LIMITS_STORE_VARIABLE
 from papi_plugin.simulator import Fault, Simulator
 from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
 from tests.fake_time import FakeTime, UseFakeTime
@@ -106,11 +108,16 @@ def fake_time(request: pytest.FixtureRequest) -> Iterator[FakeTime | None]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(fake_time: FakeTime | None) -> Iterator[None]:
-    """Every test runs on fake time unless marked ``realtime``, and leaves no IP's gate or budget behind
-    (cassette tests all talk to papi.binance.com: one test's 418 must not close the next one's gate)."""
+def _isolated(
+    fake_time: FakeTime | None, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every test runs on fake time unless marked ``realtime``, with a limits store of its own (the default
+    kind, SQLite, in a fresh file), and leaves no IP's gate or budget behind (cassette tests all talk to
+    papi.binance.com: one test's 418 must not close the next one's gate)."""
+    monkeypatch.setenv(LIMITS_STORE_VARIABLE, f"sqlite:///{tmp_path / 'limits.sqlite3'}")
     yield
-    ip_limits.forget_all()
+    limits.forget_all()
+    reported.forget_all()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from papi_plugin.params import (
     DEFAULT_BUDGET,
     call_options,
-    pacing_options,
+    limits_options,
     symbol_argument,
     symbols_argument,
 )
@@ -77,17 +77,46 @@ def test_params_that_are_not_a_dict_raise_bad_request() -> None:
         call_options(None, ["BTC/USDT"], CALL)
 
 
+REDIS, SQLITE = "redis://10.0.0.5:6379/0", "sqlite:////var/lib/bots/limits.sqlite3"
+
+
 @pytest.mark.parametrize(
-    ("options", "limit", "window"), [({}, 6000, 60.0), ({"weightLimit": 300, "weightWindow": 2}, 300, 2.0)]
+    ("options", "expected"),
+    [
+        ({}, (6000, 60.0, None, None)),
+        ({"weightLimit": 300, "weightWindow": 2}, (300, 2.0, None, None)),
+        ({"limitsStore": REDIS, "limitsKey": "egress-a"}, (6000, 60.0, REDIS, "egress-a")),
+        ({"limitsStore": SQLITE}, (6000, 60.0, SQLITE, None)),
+        ({"limitsStore": "memory"}, (6000, 60.0, "memory", None)),
+    ],
 )
-def test_pacing_options(options: dict[str, Any], limit: int, window: float) -> None:
-    assert pacing_options(options) == (limit, window)
+def test_limits_options(options: dict[str, Any], expected: tuple[Any, ...]) -> None:
+    assert limits_options(options) == expected
 
 
-@pytest.mark.parametrize("options", [{"weightLimit": 0}, {"weightWindow": 0}, {"weightWindow": math.nan}])
-def test_bad_pacing_options_raise_bad_request(options: dict[str, Any]) -> None:
-    with pytest.raises(ccxt.BadRequest):
-        pacing_options(options)
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"weightLimit": 0}, "weightLimit"),
+        ({"weightWindow": 0}, "weightWindow"),
+        ({"weightWindow": math.nan}, "weightWindow"),
+        ({"limitsStore": "postgres://db/limits"}, "limitsStore"),
+        ({"limitsStore": "sqlite:///relative.sqlite3"}, "absolute path"),
+        ({"limitsStore": "memory://x"}, "takes no path"),
+        ({"limitsStore": 42}, "limitsStore"),
+        ({"limitsKey": ""}, "limitsKey"),
+        ({"limitsKey": 7}, "limitsKey"),
+    ],
+)
+def test_bad_limits_options_raise_bad_request(options: dict[str, Any], named: str) -> None:
+    with pytest.raises(ccxt.BadRequest, match=named):
+        limits_options(options)
+
+
+def test_a_store_url_with_a_password_is_never_shown_with_it() -> None:
+    with pytest.raises(ccxt.BadRequest) as raised:
+        limits_options({"limitsStore": "postgres://bot:hunter2secret@db/limits"})
+    assert "hunter2secret" not in str(raised.value)
 
 
 @pytest.mark.parametrize(

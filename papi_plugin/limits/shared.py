@@ -1,0 +1,250 @@
+"""One IP's limits as this process sees them: the shared store when it answers, its own copy when not.
+
+Every change goes to the process's own copy (``memory.Store``) and to the shared store. The shared
+store's answer decides while it is usable; when it fails (unreachable, slow, locked, read-only, corrupt,
+full, restarted) the call goes on with the process's own copy, which knows everything this process sent
+and was told, and the store is tried again a second later. A store fault is logged at WARNING at most
+once a minute per store, and never raised: a kill switch does not stop for its bookkeeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+from papi_plugin.limits import memory, stores
+from papi_plugin.limits.state import BANNED, RATE_LIMITED, Admission
+from papi_plugin.redaction import redact
+
+log = logging.getLogger("papi_plugin")
+
+RETRY_STORE_SECONDS = 1.0  # after a failure, the store is left alone this long
+WARN_EVERY_SECONDS = 60.0
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+LOCAL = memory.Store()  # this process's own copy of every IP's limits
+
+
+class SharedStore:
+    """A store URL in this process: its clients (made on first use) and whether it is usable now."""
+
+    def __init__(self, url: str, clock: Any = time.monotonic) -> None:
+        self.url = url
+        self.shown = stores.shown(url)
+        self.clock = clock
+        self.disabled = stores.scheme(url) == "memory"  # nothing shared: the process's own copy is all
+        self._sync: Any = None
+        self._async: Any = None
+        self._async_made = False
+        self._down_until = -math.inf
+        self._warned_at = -math.inf
+        self._lock = threading.Lock()
+
+    def sync(self) -> Any:
+        """The sync store, or None while it is not to be used."""
+        if self.disabled or self.clock() < self._down_until:
+            return None
+        if self._sync is None:
+            with self._lock:
+                if self._sync is None and not self.disabled:
+                    self._sync = self._open("Store")
+        return self._sync
+
+    def asynchronous(self) -> Any:
+        """The asyncio store, or None: then the sync one serves async callers too (its calls take microseconds)."""
+        if self.disabled or self.clock() < self._down_until:
+            return None
+        if not self._async_made:
+            with self._lock:
+                if not self._async_made:
+                    self._async = self._open("AsyncStore")
+                    self._async_made = True
+        return self._async
+
+    def _open(self, flavour: str) -> Any:
+        try:
+            return stores.open_store(self.url, flavour)
+        except Exception as error:  # the extra is missing, or the URL cannot make a client
+            self.give_up(error)
+            return None
+
+    def give_up(self, error: BaseException) -> None:
+        """This process cannot use the store at all: it goes on with its own limits, and says so once."""
+        self.disabled = True
+        log.warning(
+            "papi_plugin: limits store %s cannot be used (%s); this process keeps its IP limits to itself",
+            self.shown,
+            described(error),
+        )
+
+    def failed(self, error: BaseException) -> None:
+        if isinstance(error, stores.Unusable):
+            self.give_up(error)
+            return
+        now = self.clock()
+        self._down_until = now + RETRY_STORE_SECONDS
+        if now - self._warned_at >= WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning(
+                "papi_plugin: limits store %s failed (%s); going on with this process's own IP limits"
+                " (tried again in %.0f s; this warning at most once a minute)",
+                self.shown,
+                described(error),
+                RETRY_STORE_SECONDS,
+            )
+
+    def close(self) -> None:
+        for store in (self._sync, self._async):
+            close = getattr(store, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+
+
+def described(error: BaseException) -> str:
+    return redact(f"{type(error).__name__}: {error}")[:200]
+
+
+class IpLimits:
+    """The gate and budget of one IP (``key``), through ``store``; the sync and async methods are twins."""
+
+    def __init__(self, key: str, store: SharedStore) -> None:
+        self.key = key
+        self.store = store
+
+    def _mirror(self, admission: Admission, weight: int, window: float, now: float) -> Admission:
+        """Keep the process's own copy in step with what the shared store said."""
+        if admission.admitted:
+            LOCAL.reserve(self.key, weight, window, now)
+        elif admission.reason in (BANNED, RATE_LIMITED):
+            LOCAL.close_gate(self.key, now + admission.wait, admission.reason == BANNED, now)
+        return admission
+
+    def acquire(self, weight: int, limit: int, window: float, now: float) -> Admission:
+        """The gate, then the budget (``state.acquire``), in one step of the store."""
+        shared = self.store.sync()
+        if shared is not None:
+            try:
+                admission = shared.acquire(self.key, weight, limit, window, now)
+            except Exception as error:
+                self.store.failed(error)
+            else:
+                return self._mirror(admission, weight, window, now)
+        return LOCAL.acquire(self.key, weight, limit, window, now)
+
+    async def acquire_async(self, weight: int, limit: int, window: float, now: float) -> Admission:
+        shared = self.store.asynchronous()
+        if shared is None:
+            return self.acquire(weight, limit, window, now)
+        try:
+            admission = await shared.acquire(self.key, weight, limit, window, now)
+        except Exception as error:
+            self.store.failed(error)
+            return LOCAL.acquire(self.key, weight, limit, window, now)
+        return self._mirror(admission, weight, window, now)
+
+    def answered(self, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
+        LOCAL.answered(self.key, ticket, weight, used, window, now)
+        shared = self.store.sync()
+        if shared is not None:
+            try:
+                shared.answered(self.key, ticket, weight, used, window, now)
+            except Exception as error:
+                self.store.failed(error)
+
+    async def answered_async(self, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
+        shared = self.store.asynchronous()
+        if shared is None:
+            self.answered(ticket, weight, used, window, now)
+            return
+        LOCAL.answered(self.key, ticket, weight, used, window, now)
+        try:
+            await shared.answered(self.key, ticket, weight, used, window, now)
+        except Exception as error:
+            self.store.failed(error)
+
+    def close_gate(self, until: float, banned: bool, now: float) -> None:
+        LOCAL.close_gate(self.key, until, banned, now)
+        shared = self.store.sync()
+        if shared is not None:
+            try:
+                shared.close_gate(self.key, until, banned, now)
+            except Exception as error:
+                self.store.failed(error)
+
+    async def close_gate_async(self, until: float, banned: bool, now: float) -> None:
+        shared = self.store.asynchronous()
+        if shared is None:
+            self.close_gate(until, banned, now)
+            return
+        LOCAL.close_gate(self.key, until, banned, now)
+        try:
+            await shared.close_gate(self.key, until, banned, now)
+        except Exception as error:
+            self.store.failed(error)
+
+    def gate(self, now: float) -> tuple[float, bool]:
+        """(until, banned): the gate as the shared store has it, or as this process knows it."""
+        shared = self.store.sync()
+        if shared is not None:
+            try:
+                return self._mirror_gate(shared.gate(self.key), now)
+            except Exception as error:
+                self.store.failed(error)
+        return LOCAL.gate(self.key)
+
+    async def gate_async(self, now: float) -> tuple[float, bool]:
+        shared = self.store.asynchronous()
+        if shared is None:
+            return self.gate(now)
+        try:
+            return self._mirror_gate(await shared.gate(self.key), now)
+        except Exception as error:
+            self.store.failed(error)
+            return LOCAL.gate(self.key)
+
+    def _mirror_gate(self, gate: tuple[float, bool], now: float) -> tuple[float, bool]:
+        until, banned = gate
+        if until > now:
+            LOCAL.close_gate(self.key, until, banned, now)
+        return gate
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL, with the scheme's default port spelled out."""
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme, 0)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+_stores: dict[str, SharedStore] = {}
+_limits: dict[tuple[str, str], IpLimits] = {}
+_lock = threading.Lock()
+
+
+def limits_for(store_url: str, key: str) -> IpLimits:
+    """The limits of the IP named ``key`` in the store at ``store_url`` (made on first use, then kept)."""
+    found = _limits.get((store_url, key))
+    if found is None:
+        with _lock:
+            store = _stores.get(store_url)
+            if store is None:
+                store = _stores[store_url] = SharedStore(store_url)
+            found = _limits.setdefault((store_url, key), IpLimits(key, store))
+    return found
+
+
+def forget_all() -> None:
+    """Forget this process's limits and close its stores (a test's end, or a process that moved IP)."""
+    with _lock:
+        for store in _stores.values():
+            store.close()
+        _stores.clear()
+        _limits.clear()
+        LOCAL.forget()

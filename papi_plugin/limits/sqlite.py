@@ -1,0 +1,146 @@
+"""The ``sqlite:`` store, the default: every process on this host, through one SQLite file (WAL mode).
+
+Each change is one ``BEGIN IMMEDIATE`` transaction: atomic across processes, and no lock outlives its
+holder (SQLite's locks are the operating system's file locks, released when a process dies). The file is
+re-opened when it was removed or replaced, so a fleet never splits over two files for long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from papi_plugin.limits import state
+from papi_plugin.limits.state import Admission, IpState
+from papi_plugin.limits.stores import Unusable
+
+BUSY_SECONDS = 0.25  # how long a change waits for another process's transaction before the store counts as failed
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ip_limits (
+    key TEXT PRIMARY KEY,
+    gate_until REAL NOT NULL,
+    banned INTEGER NOT NULL,
+    window INTEGER NOT NULL,
+    reserved INTEGER NOT NULL,
+    in_flight INTEGER NOT NULL,
+    carried INTEGER NOT NULL,
+    floor INTEGER NOT NULL
+);
+"""
+SELECT = "SELECT gate_until, banned, window, reserved, in_flight, carried, floor FROM ip_limits WHERE key = ?"
+UPSERT = "INSERT OR REPLACE INTO ip_limits VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def default_path() -> str:
+    """This user's cache: ``$XDG_CACHE_HOME/papi_plugin/limits.sqlite3``, else ``~/.cache/papi_plugin/...``."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "papi_plugin", "limits.sqlite3")
+
+
+def path_of(url: str) -> str:
+    """``sqlite:`` is the default path; ``sqlite:////var/lib/x.sqlite3`` is ``/var/lib/x.sqlite3`` (as SQLAlchemy)."""
+    rest = url[len("sqlite:") :]
+    return rest[len("///") :] if rest.startswith("////") else default_path()
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = path_of(url)
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._identity: tuple[int, int] | None = None  # (device, inode) of the file the connection has open
+
+    def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
+        return self._change(key, lambda found: state.acquire(found, weight, limit, window, now))
+
+    def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
+        self._change(key, lambda found: state.answered(found, ticket, weight, used, window, now))
+
+    def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
+        self._change(key, lambda found: state.close_gate(found, until, banned, now))
+
+    def gate(self, key: str) -> tuple[float, bool]:
+        found = self.snapshot(key)
+        return found.gate_until, found.banned
+
+    def snapshot(self, key: str) -> IpState:
+        with self._lock:
+            try:
+                row = self._connection().execute(SELECT, (key,)).fetchone()
+            except BaseException:
+                self._drop()
+                raise
+        return loaded(row)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _change(self, key: str, change: Callable[[IpState], T]) -> T:
+        with self._lock:
+            try:
+                db = self._connection()
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    found = loaded(db.execute(SELECT, (key,)).fetchone())
+                    result = change(found)
+                    db.execute(UPSERT, (key, *found.fields()))
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except BaseException:
+                self._drop()  # whatever went wrong, the next change starts from a fresh connection
+                raise
+            return result
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is not None and self._identity != identity(self.path):
+            self._drop()  # removed or replaced: open the file that is there now
+        if self._db is None:
+            try:
+                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+            except (OSError, sqlite3.Error) as error:
+                raise Unusable(f"cannot open {self.path}: {error}") from None
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")  # a lost last change on power loss is harmless here
+                db.executescript(SCHEMA)
+            except sqlite3.OperationalError:  # locked, read-only, full: may pass
+                db.close()
+                raise
+            except sqlite3.DatabaseError as error:  # not a database: it will not pass by itself
+                db.close()
+                raise Unusable(f"{self.path}: {error}") from None
+            self._db, self._identity = db, identity(self.path)
+        return self._db
+
+    def _drop(self) -> None:
+        db, self._db, self._identity = self._db, None, None
+        if db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+
+
+def identity(path: str) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def loaded(row: tuple[float, int, int, int, int, int, int] | None) -> IpState:
+    if row is None:
+        return IpState()
+    gate_until, banned, *counts = row
+    return IpState(float(gate_until), bool(banned), *(int(value) for value in counts))

@@ -1,0 +1,121 @@
+"""One IP's ban gate and weight budget as plain state, and the three things that change it: no I/O, no clock.
+
+Binance bans and rate-limits an IP, so this state is shared by every process on it through a store
+(``stores.py``); the memory and SQLite stores apply these functions inside their lock or transaction, the
+Redis store runs the same rules as Lua scripts (``redis.py``). Time is Binance's, in seconds, given with
+each call: each process knows its own offset to Binance's clock.
+
+The gate is closed by a 418 (a ban: never waited out) or by a 429's ``Retry-After`` (waited out when it
+fits the call). The budget counts weight in Binance's fixed windows (one minute of 6,000 for Portfolio
+Margin). Its view of a window is the larger of the weight the fleet reserved and what the server last
+reported (``X-MBX-USED-WEIGHT-1M``, which counts other programs on the IP too) plus the fleet's weight
+not yet counted in that report: its requests in flight then, and every one sent since.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+WEIGHT_LIMIT = 6000  # Portfolio Margin's request weight a minute per IP
+WINDOW_SECONDS = 60.0
+ROLLOVER_GUARD = 0.25  # seconds past a window's end before counting on a fresh one (clocks differ a little)
+DEFAULT_BAN_SECONDS = 120.0  # Binance's shortest IP ban, when a 418 says nothing of its end
+
+OPEN, BANNED, RATE_LIMITED, BUDGET = "", "banned", "rate limited", "budget"
+
+
+class Admission(NamedTuple):
+    """What the store says to a request about to be sent."""
+
+    wait: float  # seconds to wait before asking again; 0: the weight is reserved, send now
+    reason: str  # why it must wait: BANNED (never waited out), RATE_LIMITED (a 429's pause) or BUDGET
+    ticket: int  # the window the weight was reserved in, for ``answered``
+
+    @property
+    def admitted(self) -> bool:
+        return self.wait <= 0
+
+
+class IpState:
+    """The fields every store keeps per IP (a SQLite row, a Redis hash)."""
+
+    __slots__ = ("banned", "carried", "floor", "gate_until", "in_flight", "reserved", "window")
+
+    def __init__(
+        self,
+        gate_until: float = 0.0,
+        banned: bool = False,
+        window: int = -1,
+        reserved: int = 0,
+        in_flight: int = 0,
+        carried: int = 0,
+        floor: int = 0,
+    ) -> None:
+        self.gate_until = gate_until  # Binance's clock, seconds: nothing is sent before
+        self.banned = banned  # closed by a 418 (True) or by a 429 (False)
+        self.window = window  # the current window's number: floor(now / window seconds)
+        self.reserved = reserved  # weight sent in this window (with what the last one left in flight)
+        self.in_flight = in_flight  # weight sent in this window and not answered yet
+        self.carried = carried  # weight sent in the last window, not answered yet: it may count in this one
+        self.floor = floor  # the server's view less ours: what others use, and what its reports have not seen
+
+    def fields(self) -> tuple[float, bool, int, int, int, int, int]:
+        return self.gate_until, self.banned, self.window, self.reserved, self.in_flight, self.carried, self.floor
+
+    def __repr__(self) -> str:
+        return f"IpState{self.fields()}"
+
+
+def window_of(now: float, window: float) -> int:
+    return math.floor(now / window)
+
+
+def roll(state: IpState, index: int) -> None:
+    """Move to window ``index`` if it is a later one: what was in flight counts once more, then never again
+    (a process killed mid-request leaves nothing behind for longer)."""
+    if index > state.window:
+        state.carried = state.in_flight if index == state.window + 1 else 0
+        state.reserved, state.in_flight, state.floor, state.window = state.carried, 0, 0, index
+
+
+def acquire(state: IpState, weight: int, limit: int, window: float, now: float) -> Admission:
+    """Check the gate, then reserve ``weight`` if it fits this window; else say how long to wait.
+
+    ``weight`` 0 checks the gate only.
+    """
+    if state.gate_until > now:
+        return Admission(state.gate_until - now, BANNED if state.banned else RATE_LIMITED, state.window)
+    roll(state, window_of(now, window))
+    if weight > 0 and weight > limit - (state.reserved + max(0, state.floor)):
+        return Admission((state.window + 1) * window - now + ROLLOVER_GUARD, BUDGET, state.window)
+    state.reserved += weight
+    state.in_flight += weight
+    return Admission(0.0, OPEN, state.window)
+
+
+def answered(state: IpState, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
+    """A request reserved in window ``ticket`` got its answer (or failed): it is no longer in flight.
+
+    ``used``: the answer's ``X-MBX-USED-WEIGHT-1M``, if it had one.
+    """
+    roll(state, window_of(now, window))
+    if ticket == state.window:
+        state.in_flight = max(0, state.in_flight - weight)
+    elif ticket == state.window - 1:
+        state.carried = max(0, state.carried - weight)
+    if used is not None and window_of(now, window) == state.window:
+        state.floor = max(state.floor, used + state.in_flight + state.carried - state.reserved)
+
+
+def close_gate(state: IpState, until: float, banned: bool, now: float) -> None:
+    """Close the gate until ``until``: a ban (418) or a 429's pause. A running ban stays a ban."""
+    still_banned = state.banned and state.gate_until > now
+    state.gate_until = max(state.gate_until, until)
+    state.banned = still_banned or banned
+
+
+def used(state: IpState, window: float, now: float) -> int:
+    """The budget's view of the current window's weight."""
+    roll(state, window_of(now, window))
+    return state.reserved + max(0, state.floor)

@@ -1,0 +1,164 @@
+"""The rules of an IP's gate and budget (``limits/state.py``), stepped by hand in time: no I/O, no clock."""
+
+from __future__ import annotations
+
+import ccxt
+import pytest
+
+from papi_plugin.decisions import gate_after, used_weight
+from papi_plugin.error_table import Action, Answer, Verdict
+from papi_plugin.limits import state
+from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, RATE_LIMITED, ROLLOVER_GUARD, IpState
+from papi_plugin.retry_policy import Failure
+
+START = 6000.0  # the start of a 60 s window (window number 100)
+W = 60.0
+
+
+def reserve(ip: IpState, weight: int, now: float, limit: int = 100) -> float:
+    return state.acquire(ip, weight, limit, W, now).wait
+
+
+def failed(action: Action, retry_after: float | None) -> Failure:
+    return Failure(Verdict(action, ccxt.ExchangeError("x"), -1003, 418, retry_after))
+
+
+# -- the gate
+
+
+def test_an_open_gate_and_a_budget_with_room_admit_at_once() -> None:
+    admission = state.acquire(IpState(), 5, 100, W, START)
+    assert admission.admitted and admission.reason == "" and admission.ticket == 100
+
+
+def test_a_ban_is_reported_as_a_ban_until_it_ends() -> None:
+    ip = IpState()
+    state.close_gate(ip, START + 300, True, START)
+    admission = state.acquire(ip, 5, 100, W, START + 299)
+    assert (admission.reason, admission.wait) == (BANNED, 1.0)
+    assert state.acquire(ip, 5, 100, W, START + 300).admitted
+
+
+def test_a_ban_reserves_nothing() -> None:
+    ip = IpState()
+    state.close_gate(ip, START + 10, True, START)
+    state.acquire(ip, 5, 100, W, START + 1)
+    assert state.used(ip, W, START + 1) == 0
+
+
+def test_a_429_pause_is_a_pause_not_a_ban() -> None:
+    ip = IpState()
+    state.close_gate(ip, START + 2, False, START)
+    assert state.acquire(ip, 5, 100, W, START + 0.5)[:2] == (1.5, RATE_LIMITED)
+
+
+def test_a_429_during_a_ban_keeps_it_a_ban() -> None:
+    ip = IpState()
+    state.close_gate(ip, START + 300, True, START)
+    state.close_gate(ip, START + 2, False, START + 1)
+    assert state.acquire(ip, 5, 100, W, START + 2).reason == BANNED
+
+
+def test_a_429_after_a_ban_ended_is_only_a_pause() -> None:
+    ip = IpState()
+    state.close_gate(ip, START + 10, True, START)
+    state.close_gate(ip, START + 21, False, START + 20)
+    assert state.acquire(ip, 5, 100, W, START + 20)[:2] == (1.0, RATE_LIMITED)
+
+
+def test_a_418_closes_the_gate_for_its_ban_or_binances_shortest() -> None:
+    assert gate_after(failed(Action.BANNED, 300), START) == (START + 300, True)
+    assert gate_after(failed(Action.BANNED, None), START) == (START + DEFAULT_BAN_SECONDS, True)
+    assert gate_after(failed(Action.RATE_LIMITED, 2), START) == (START + 2, False)
+
+
+@pytest.mark.parametrize("action", [Action.RETRY, Action.RAISE, Action.RESYNC_CLOCK, Action.NOTHING_OPEN])
+def test_other_failures_leave_the_gate_open(action: Action) -> None:
+    assert gate_after(failed(action, 30), START) is None
+    assert gate_after(None, START) is None
+
+
+# -- the budget
+
+
+def test_sends_at_once_while_the_work_fits_what_is_left_of_the_window() -> None:
+    ip = IpState()
+    assert [reserve(ip, 5, START + i * 0.001) for i in range(20)] == [0.0] * 20  # all 100, no spreading
+    assert state.used(ip, W, START + 1) == 100
+
+
+def test_waits_for_the_next_window_rather_than_overspend() -> None:
+    ip = IpState()
+    assert reserve(ip, 5, START + 20, 10) == 0.0 and reserve(ip, 5, START + 20, 10) == 0.0
+    admission = state.acquire(ip, 5, 10, W, START + 20)
+    assert (admission.reason, admission.wait) == (BUDGET, 40 + ROLLOVER_GUARD)
+    state.answered(ip, 100, 5, None, W, START + 21)
+    state.answered(ip, 100, 5, None, W, START + 21)
+    assert reserve(ip, 5, START + 60 + ROLLOVER_GUARD, 10) == 0.0
+
+
+def test_a_request_heavier_than_the_limit_is_never_sent() -> None:
+    assert state.acquire(IpState(), 50, 40, W, START).reason == BUDGET
+
+
+def test_the_servers_figure_counts_when_it_is_higher() -> None:
+    ip = IpState()
+    ticket = state.acquire(ip, 5, 100, W, START).ticket
+    state.answered(ip, ticket, 5, 98, W, START + 1)  # other programs on the same IP used 93
+    assert state.used(ip, W, START + 2) == 98
+    assert reserve(ip, 5, START + 2) > 0
+
+
+def test_weight_sent_after_the_servers_report_is_added_to_it() -> None:
+    ip = IpState()
+    first = state.acquire(ip, 5, 100, W, START).ticket
+    state.answered(ip, first, 5, 80, W, START + 1)  # 75 by others
+    for _ in range(3):
+        state.acquire(ip, 5, 100, W, START + 2)  # sent after the report: not in it
+    assert state.used(ip, W, START + 2) == 95
+
+
+def test_requests_in_flight_when_the_server_reported_are_added_to_its_figure() -> None:
+    ip = IpState()
+    tickets = [state.acquire(ip, 5, 100, W, START).ticket for _ in range(4)]  # 20 in flight
+    state.answered(ip, tickets[0], 5, 70, W, START + 1)  # 65 by others; the other three may not be counted yet
+    assert state.used(ip, W, START + 1) == 85
+    for ticket in tickets[1:]:
+        state.answered(ip, ticket, 5, 85, W, START + 1)
+    # The second answer (85, two of ours still in flight) cannot tell whether it counted them: it is taken
+    # that it did not, for the rest of the window. Never less than the server's count, at most its in-flight more.
+    assert state.used(ip, W, START + 1) == 95
+
+
+def test_a_figure_from_an_earlier_window_is_ignored() -> None:
+    ip = IpState()
+    state.acquire(ip, 5, 100, W, START + 1)
+    state.answered(ip, 99, 0, 99, W, START - 1)
+    assert state.used(ip, W, START + 2) == 5
+
+
+def test_requests_in_flight_count_in_the_next_window_and_then_end() -> None:
+    ip = IpState()
+    assert reserve(ip, 5, START, 10) == 0.0 and reserve(ip, 5, START, 10) == 0.0  # both in flight
+    assert state.used(ip, W, START + 60) == 10  # they may reach Binance after the window turned
+    assert state.used(ip, W, START + 120) == 0  # never answered (their sender died): forgotten
+
+
+def test_an_answer_in_the_next_window_ends_its_request_there() -> None:
+    ip = IpState()
+    ticket = state.acquire(ip, 5, 10, W, START).ticket
+    state.answered(ip, ticket, 5, None, W, START + 61)
+    assert ip.carried == 0 and state.used(ip, W, START + 121) == 0
+
+
+def test_1200_cancels_fit_one_minute_and_the_next_ones_wait_for_the_next() -> None:
+    ip = IpState()
+    sent = [reserve(ip, 5, START + i * 0.001, 6000) for i in range(1200)]
+    assert sent == [0.0] * 1200  # 6,000 weight at once
+    assert reserve(ip, 5, START + 2, 6000) == 58 + ROLLOVER_GUARD
+
+
+def test_the_used_weight_of_the_answers_is_the_highest_they_report() -> None:
+    answers = [Answer(200, "", {"X-MBX-USED-WEIGHT-1M": "7"}), Answer(429, "", {"x-mbx-used-weight-1m": "9"})]
+    assert used_weight(answers) == 9
+    assert used_weight([Answer(200, "", None), Answer(200, "", {"X-MBX-USED-WEIGHT-1M": "junk"})]) is None
