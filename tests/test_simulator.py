@@ -23,12 +23,20 @@ def test_every_answer_reports_the_used_weight() -> None:
         with pytest.raises(ccxt.OrderNotFound):  # -2011: on a host other than papi.binance.com, ccxt says so
             exchange.papiDeleteMarginAllOpenOrders({"symbol": "BTCUSDT"})
         headers = {k.lower(): v for k, v in exchange.last_response_headers.items()}
-        assert int(headers["x-mbx-used-weight-1m"]) == sim.weight_used == 20 + 1 + 1 + 5  # 3 exchange infos
+        assert int(headers["x-mbx-used-weight-1m"]) == sim.weight_used == 5  # the papi API's own weight
+
+
+def test_the_spot_and_futures_apis_keep_their_own_weight_apart_from_papi() -> None:
+    with Simulator(weight_limit=10, clock=lambda: 6000.0) as sim:  # one window throughout
+        exchange = plain_binance(sim)  # three exchange infos: spot (20), USD-M and COIN-M
+        assert sim.weight_used == 0 and sim.limits.weight_used_by("api") == 20
+        exchange.load_markets(reload=True)  # 40 more spot weight, past papi's 10: no 429
+        assert sim.rate_limited_answers == 0 and sim.limits.weight_used_by("api") == 40
 
 
 def test_ignoring_429s_gets_the_ip_banned_with_418() -> None:
-    # exchange info (20) + futures info (1) leave room for one cancel (5) in a 30-weight minute.
-    with Simulator(weight_limit=30, ban_after=2, ban_seconds=60) as sim:
+    # Room for one cancel (5) in a 9-weight minute.
+    with Simulator(weight_limit=9, ban_after=2, ban_seconds=60) as sim:
         exchange = plain_binance(sim)
         statuses = []
         for _ in range(5):

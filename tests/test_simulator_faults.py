@@ -126,8 +126,8 @@ def test_clock_still_wrong_after_resync_raises_invalid_nonce(sim: Simulator, sim
 
 
 def test_a_real_429_from_the_weight_limit_is_waited_out(fake_time: FakeTime) -> None:
-    # exchange info (20) + futures info (1) + one cancel (5) fill a 26-weight minute of 2 s.
-    with simulator(fake_time, weight_limit=26, window_seconds=2) as sim:
+    # One cancel (5) fills a 5-weight minute of 2 s (market loading spends the spot API's weight, not papi's).
+    with simulator(fake_time, weight_limit=5, window_seconds=2) as sim:
         sim.seed_documented_example()
         exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
         exchange.load_markets()

@@ -11,6 +11,7 @@ from typing import Any
 from papi_plugin.simulator.api_error import ApiError
 from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import JSON
+from papi_plugin.simulator.limits import api_of
 from papi_plugin.simulator.futures_routes import ORDERS_PLACED as FUTURES_ORDERS_PLACED
 from papi_plugin.simulator.routes import ROUTES, check_all_read, weight
 from papi_plugin.simulator.signatures import SignedParams, read_params
@@ -77,7 +78,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             if fault is not None and fault.early and (status := fault.play(self)) is not None:
                 seen.status = status
                 return
-            self.used_weight, limited = sim.limits.charge(weight(sim, self.command, split.path, params))
+            charged = weight(sim, self.command, split.path, params)
+            self.used_weight, limited = sim.limits.charge(charged, api_of(split.path))
             if limited is not None:
                 raise limited
             if fault is not None and not fault.early and (status := fault.play(self)) is not None:

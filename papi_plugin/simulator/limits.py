@@ -1,4 +1,9 @@
-"""The IP's request-weight limit and its bans, as Binance applies them: 429 with ``Retry-After``, then 418."""
+"""The IP's request-weight limits and its bans, as Binance applies them: 429 with ``Retry-After``, then 418.
+
+Binance counts each API's weight apart: the Portfolio Margin API (``/papi/``, 6,000 a minute) has its
+own budget, and the spot (``/api/``), USD-M (``/fapi/``) and COIN-M (``/dapi/``) APIs theirs; a spot
+exchange-info read never spends papi weight, and ``X-MBX-USED-WEIGHT-1M`` reports the answering API's.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,23 @@ WEIGHT_LIMIT_1M = 6000  # Portfolio Margin IP limit, request weight per minute
 BAN_AFTER_VIOLATIONS = 3  # requests sent while rate limited before the IP is banned
 BAN_SECONDS = 120.0  # Binance's first ban lasts 2 minutes
 LONGEST_BAN = 3 * 24 * 3600.0  # repeat offenders: bans grow up to 3 days
+PAPI = "papi"
+# The other APIs' request weight a minute per IP, as Binance documents them (spot, USD-M, COIN-M, SAPI).
+OTHER_API_LIMITS = {"api": 6000, "fapi": 2400, "dapi": 2400, "sapi": 12000}
+
+
+def api_of(path: str) -> str:
+    """The API a path belongs to: ``/papi/v1/...`` is ``papi``, ``/api/v3/...`` is ``api``."""
+    return path.lstrip("/").split("/", 1)[0]
+
+
+class Window:
+    """One API's weight in the current window, and the requests sent past its limit."""
+
+    __slots__ = ("start", "used", "violations")
+
+    def __init__(self) -> None:
+        self.start, self.used, self.violations = -math.inf, 0, 0
 
 
 class Limits:
@@ -34,33 +56,33 @@ class Limits:
         self.rate_limited_answers = 0  # how many 429 and 418 were answered
         self.bans = 0  # each ban is twice as long as the one before, up to LONGEST_BAN
         self._lock = threading.Lock()
-        self._window_start = 0.0
-        self._weight_used = 0
-        self._violations = 0
+        self._windows: dict[str, Window] = {}
         self._banned_until = 0.0
         self._order_window = 0.0
         self._orders = 0
 
-    def charge(self, weight: int) -> tuple[int, ApiError | None]:
-        """Count ``weight`` against this window's limit: (weight used, the error to answer with, if any)."""
+    def charge(self, weight: int, api: str = PAPI) -> tuple[int, ApiError | None]:
+        """Count ``weight`` against ``api``'s limit in this window: (its weight used, the error to answer with)."""
         with self._lock:
             now = self.clock()
+            counted = self._windows.setdefault(api, Window())
             if now < self._banned_until:
-                return self._weight_used, self._ban_error(now)
+                return counted.used, self._ban_error(now)
             window = math.floor(now / self.window_seconds) * self.window_seconds
-            if window != self._window_start:
-                self._window_start, self._weight_used, self._violations = window, 0, 0
-            if self._weight_used + weight > self.weight_limit:
-                self._violations += 1
-                if self._violations > self.ban_after:
+            if window != counted.start:
+                counted.start, counted.used, counted.violations = window, 0, 0
+            limit = self.weight_limit if api == PAPI else OTHER_API_LIMITS.get(api, self.weight_limit)
+            if counted.used + weight > limit:
+                counted.violations += 1
+                if counted.violations > self.ban_after:
                     self._banned_until = now + min(self.ban_seconds * 2**self.bans, LONGEST_BAN)
                     self.bans += 1
-                    return self._weight_used, self._ban_error(now)
+                    return counted.used, self._ban_error(now)
                 retry_after = max(1, math.ceil(window + self.window_seconds - now))
-                msg = message(-1003, limit=self.weight_limit)
-                return self._weight_used, ApiError(429, -1003, msg, {"Retry-After": str(retry_after)})
-            self._weight_used += weight
-            return self._weight_used, None
+                msg = message(-1003, limit=limit)
+                return counted.used, ApiError(429, -1003, msg, {"Retry-After": str(retry_after)})
+            counted.used += weight
+            return counted.used, None
 
     def count_orders(self, placed: int) -> int:
         """Count orders placed now; how many this minute (Binance's X-MBX-ORDER-COUNT-1M)."""
@@ -94,5 +116,12 @@ class Limits:
 
     @property
     def weight_used(self) -> int:
+        """The papi weight used in the current window."""
+        return self.weight_used_by(PAPI)
+
+    def weight_used_by(self, api: str) -> int:
         with self._lock:
-            return self._weight_used
+            counted = self._windows.get(api)
+            if counted is None or math.floor(self.clock() / self.window_seconds) * self.window_seconds != counted.start:
+                return 0
+            return counted.used
