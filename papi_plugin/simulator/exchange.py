@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ class SimulatedExchange:
         latency: float = 0.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.instance = secrets.token_hex(8)  # this simulator, apart from any earlier one on the same port
         self.latency = latency  # seconds added to every answer, as a network between client and exchange would
         self.margin_symbols = dict(SPOT_MARGIN_SYMBOLS)  # market id -> (base, quote)
         # More margin symbols (X000USDT, X001USDT, ...), for flattening many symbols at once.

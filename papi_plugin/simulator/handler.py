@@ -11,8 +11,8 @@ from typing import Any
 from papi_plugin.simulator.api_error import ApiError
 from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import JSON
-from papi_plugin.simulator.limits import api_of
 from papi_plugin.simulator.futures_routes import ORDERS_PLACED as FUTURES_ORDERS_PLACED
+from papi_plugin.simulator.limits import api_of
 from papi_plugin.simulator.routes import ROUTES, check_all_read, weight
 from papi_plugin.simulator.signatures import SignedParams, read_params
 

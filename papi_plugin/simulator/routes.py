@@ -103,6 +103,9 @@ def check_all_read(method: str, path: str, params: dict[str, str]) -> None:
         )
 
 
+INSTANCE_PATH = "/simulator/v1/instance"
+
+
 def weight(sim: SimulatedExchange, method: str, path: str, params: dict[str, str]) -> int:
     if (method, path) == ("GET", "/papi/v1/margin/openOrders") and "symbol" not in params:
         # Without a symbol, Binance counts one request per symbol trading on the exchange.
@@ -139,6 +142,11 @@ def server_time(sim: SimulatedExchange, params: dict[str, str]) -> Any:
 
 def ping(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return {}
+
+
+def instance(sim: SimulatedExchange, params: dict[str, str]) -> Any:
+    """Not Binance's: which simulator answers on this port (a new one is a new exchange, with its own limits)."""
+    return {"instance": sim.instance}
 
 
 def new_order(sim: SimulatedExchange, params: dict[str, str]) -> Any:
@@ -329,6 +337,7 @@ def nothing(sim: SimulatedExchange, params: dict[str, str]) -> Any:
 ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v3/ping"): ping,
     ("GET", "/papi/v1/ping"): ping,
+    ("GET", INSTANCE_PATH): instance,
     ("GET", "/api/v3/time"): server_time,
     ("GET", "/api/v3/exchangeInfo"): spot_info,
     ("GET", "/fapi/v1/exchangeInfo"): usdm_info,

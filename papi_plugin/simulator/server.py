@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from papi_plugin.params import OPTIONS_KEY
 from papi_plugin.simulator.exchange import SimulatedExchange
 from papi_plugin.simulator.handler import RequestHandler, Server
 from papi_plugin.simulator.limits import BAN_AFTER_VIOLATIONS, BAN_SECONDS, WEIGHT_LIMIT_1M
+from papi_plugin.simulator.routes import INSTANCE_PATH
 
 POLL_SECONDS = 0.01  # how soon the server notices stop(): the standard library's default is 0.5 s
 # Public, made-up credentials for the stand-alone simulator; they guard nothing.
@@ -94,20 +98,37 @@ class Simulator(SimulatedExchange):
 
         Markets load from the simulator's spot, USD-M and COIN-M exchange info only (three requests).
         """
-        return attach(exchange, self.url)
+        return attach(exchange, self.url, self.instance)
 
 
-def attach(exchange: Any, url: str) -> Any:
+def attach(exchange: Any, url: str, instance: str | None = None) -> Any:
     """Point a ccxt ``binance`` (sync or async) at a simulator running at ``url``, in this process or another.
 
     Every API goes to the simulator, and markets load from its spot, USD-M and COIN-M exchange info only
     (ccxt would also ask for currencies and margin pairs, which need Binance's own account endpoints).
+    The IP limits are those of this simulator (``limitsKey``): a new simulator on a port an earlier one
+    used never inherits the earlier one's ban.
     """
     point_at(exchange, url)
+    instance = instance or instance_at(url)
+    if instance:
+        options = exchange.options.get(OPTIONS_KEY)
+        options = options if isinstance(options, dict) else {}
+        exchange.options[OPTIONS_KEY] = {**options, "limitsKey": f"{url} {instance}"}
     exchange.options["fetchMarkets"] = {"types": ["spot", "linear", "inverse"]}
     exchange.options["fetchCurrencies"] = False
     exchange.options["fetchMargins"] = False
     return exchange
+
+
+def instance_at(url: str) -> str | None:
+    """The instance of the simulator at ``url`` (None if it does not say)."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + INSTANCE_PATH, timeout=5) as answer:
+            found = json.loads(answer.read()).get("instance")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
 
 
 def point_at(exchange: Any, base_url: str) -> Any:
