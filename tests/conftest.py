@@ -32,6 +32,7 @@ from papi_plugin.limits.stores import ENVIRONMENT as LIMITS_STORE_VARIABLE
 from papi_plugin.simulator import Fault, Simulator
 from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
 from tests.fake_time import FakeTime, UseFakeTime
+from tests.redis_server import RedisServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASSETTES = os.path.join(ROOT, "cassettes")
@@ -230,3 +231,23 @@ def markets_binance() -> Iterator[Any]:
         exchange = sim.attach(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret}))
         exchange.load_markets()
     yield exchange
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session's tests; each test that takes ``redis_url`` starts it empty."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis_server.flush()
+    return redis_server.url
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which the test may stop and start again."""
+    with RedisServer() as server:
+        yield server

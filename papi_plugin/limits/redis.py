@@ -96,9 +96,9 @@ return 1
 CLOSE_GATE = """
 local f = redis.call('HMGET', KEYS[1], 'gate_until', 'banned')
 local gate_until, was_banned = tonumber(f[1]) or 0, f[2] == '1'
-local until, banned, now = tonumber(ARGV[1]), ARGV[2] == '1', tonumber(ARGV[3])
+local closed_till, banned, now = tonumber(ARGV[1]), ARGV[2] == '1', tonumber(ARGV[3])
 local still_banned = was_banned and gate_until > now
-gate_until = math.max(gate_until, until)
+gate_until = math.max(gate_until, closed_till)
 redis.call('HSET', KEYS[1], 'gate_until', string.format('%.17g', gate_until),
            'banned', (still_banned or banned) and '1' or '0')
 local keep = math.max(redis.call('PTTL', KEYS[1]), math.ceil((gate_until - now) * 1000) + 1000)
