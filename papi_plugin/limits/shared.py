@@ -43,7 +43,7 @@ class SharedStore:
         self._async_made = False
         self._down_until = -math.inf
         self._warned_at = -math.inf
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # held while a client is made, which may give the store up
 
     def sync(self) -> Any:
         """The sync store, or None while it is not to be used."""
@@ -75,7 +75,10 @@ class SharedStore:
 
     def give_up(self, error: BaseException) -> None:
         """This process cannot use the store at all: it goes on with its own limits, and says so once."""
-        self.disabled = True
+        with self._lock:
+            if self.disabled:
+                return
+            self.disabled = True
         log.warning(
             "papi_plugin: limits store %s cannot be used (%s); this process keeps its IP limits to itself",
             self.shown,
@@ -87,10 +90,12 @@ class SharedStore:
             self.give_up(error)
             return
         now = self.clock()
-        self._down_until = now + RETRY_STORE_SECONDS
-        if now - self._warned_at >= WARN_EVERY_SECONDS:
+        with self._lock:
+            self._down_until = now + RETRY_STORE_SECONDS
+            if now - self._warned_at < WARN_EVERY_SECONDS:
+                return
             self._warned_at = now
-            log.warning(
+        log.warning(
                 "papi_plugin: limits store %s failed (%s); going on with this process's own IP limits"
                 " (tried again in %.0f s; this warning at most once a minute)",
                 self.shown,

@@ -8,10 +8,11 @@ re-opened when it was removed or replaced, so a fleet never splits over two file
 from __future__ import annotations
 
 import contextlib
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from papi_plugin.limits import state
@@ -71,7 +72,7 @@ class Store:
         return found.gate_until, found.banned
 
     def snapshot(self, key: str) -> IpState:
-        with self._lock:
+        with self._locked():
             try:
                 row = self._connection().execute(SELECT, (key,)).fetchone()
             except BaseException:
@@ -80,11 +81,21 @@ class Store:
         return loaded(row)
 
     def close(self) -> None:
-        with self._lock:
+        with self._locked():
             self._drop()
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This process's turn at the connection; threads queued behind a locked file give up together."""
+        if not self._lock.acquire(timeout=BUSY_SECONDS):
+            raise sqlite3.OperationalError("database is locked (another thread of this process waits for it)")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def _change(self, key: str, change: Callable[[IpState], T]) -> T:
-        with self._lock:
+        with self._locked():
             try:
                 db = self._connection()
                 db.execute("BEGIN IMMEDIATE")
