@@ -150,7 +150,11 @@ def test_the_sqlite_file_locked_by_another_process_in_the_middle_of_a_flatten(
 
 
 def test_a_default_store_that_cannot_be_created_means_memory_and_one_warning(
-    mode: str, twenty: Simulator, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    mode: str,
+    twenty: Simulator,
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")

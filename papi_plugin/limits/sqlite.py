@@ -8,7 +8,6 @@ re-opened when it was removed or replaced, so a fleet never splits over two file
 from __future__ import annotations
 
 import contextlib
-import contextlib
 import os
 import sqlite3
 import threading
