@@ -102,7 +102,7 @@ def test_redis_stalled_in_the_middle_of_a_flatten(
         with socket.create_connection(("127.0.0.1", redis_server.port), timeout=2) as connection:
             connection.sendall(b"CLIENT UNPAUSE\r\n")
             connection.recv(16)
-    assert len(warnings) == 1 and "TimeoutError" in warnings[0]
+    assert len(warnings) == 1 and "failed (" in warnings[0]  # a timeout, or no connection free in time
 
 
 def test_the_sqlite_file_removed_in_the_middle_of_a_flatten(

@@ -21,7 +21,8 @@ from redis.backoff import NoBackoff
 
 from papi_plugin.limits.state import ROLLOVER_GUARD, Admission, IpState
 
-TIMEOUT_SECONDS = 0.25  # a store slower than this counts as failed for the request at hand
+TIMEOUT_SECONDS = 1.0  # a store slower than this counts as failed for the request at hand
+CONNECTIONS = 4  # per process: each script takes microseconds; a fleet must not storm Redis with connections
 PREFIX = "papi_plugin:limits:"
 FIELDS = ("gate_until", "banned", "window", "reserved", "in_flight", "carried", "floor")
 
@@ -108,7 +109,11 @@ return 1
 
 
 def client_options() -> dict[str, Any]:
+    """For a connection pool: a few connections, waited for and answering within the timeout, never retried
+    inside redis-py (the caller falls back on its own limits at once)."""
     return {
+        "max_connections": CONNECTIONS,
+        "timeout": TIMEOUT_SECONDS,
         "socket_timeout": TIMEOUT_SECONDS,
         "socket_connect_timeout": TIMEOUT_SECONDS,
         "retry_on_error": [],
@@ -132,7 +137,8 @@ def loaded(values: list[Any]) -> IpState:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self._client = redis.Redis.from_url(url, retry=redis.retry.Retry(NoBackoff(), 0), **client_options())
+        pool = redis.BlockingConnectionPool.from_url(url, retry=redis.retry.Retry(NoBackoff(), 0), **client_options())
+        self._client = redis.Redis(connection_pool=pool)
         self._acquire = self._client.register_script(ACQUIRE)
         self._answered = self._client.register_script(ANSWERED)
         self._close_gate = self._client.register_script(CLOSE_GATE)
@@ -168,9 +174,9 @@ class AsyncStore:
         loop = asyncio.get_running_loop()
         scripts = self._clients.get(loop)
         if scripts is None:
-            client = redis.asyncio.Redis.from_url(
-                self.url, retry=redis.asyncio.retry.Retry(NoBackoff(), 0), **client_options()
-            )
+            retry = redis.asyncio.retry.Retry(NoBackoff(), 0)
+            pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, retry=retry, **client_options())
+            client = redis.asyncio.Redis(connection_pool=pool)
             scripts = self._clients[loop] = (
                 client,
                 client.register_script(ACQUIRE),

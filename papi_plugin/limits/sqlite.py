@@ -18,7 +18,7 @@ from papi_plugin.limits import state
 from papi_plugin.limits.state import Admission, IpState
 from papi_plugin.limits.stores import Unusable
 
-BUSY_SECONDS = 0.25  # how long a change waits for another process's transaction before the store counts as failed
+BUSY_SECONDS = 1.0  # how long a change waits for another process's transaction before the store counts as failed
 T = TypeVar("T")
 
 SCHEMA = """
