@@ -54,7 +54,8 @@ class Fleet:
         while bot not in self.results:
             line = self.launcher.stdout.readline()
             if not line:
-                raise AssertionError("the fleet ended early: " + (self.launcher.stderr.read()[-2000:] if self.launcher.stderr else ""))
+                said = self.launcher.stderr.read()[-2000:] if self.launcher.stderr else ""
+                raise AssertionError(f"the fleet ended early: {said}")
             _, index, outcome = line.split(" ", 2)
             self.results[int(index)] = json.loads(outcome)
         return self.results[bot]
