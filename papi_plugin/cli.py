@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 import papi_plugin
 from papi_plugin import plugins
 from papi_plugin.errors import CancelManyFailed, NotFlat
+from papi_plugin.limits.stores import checked_url
+from papi_plugin.params import OPTIONS_KEY
 from papi_plugin.redaction import redact
 
 DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
@@ -122,6 +124,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--key-file", metavar="PATH", help="RSA or Ed25519 private key (PEM) instead of a secret")
     p.add_argument("--demo", action="store_true", help="run against a local simulator with example orders")
     p.add_argument("--base-url", metavar="URL", help="send to URL instead of Binance (a proxy, or a running simulator)")
+    p.add_argument(
+        "--limits-store",
+        metavar="URL",
+        help="where the IP's ban gate and weight budget are shared: sqlite: (default, this host),"
+        " sqlite:////path, redis://host:port/db (hosts), or memory (this process)",
+    )
     p.add_argument("--plugins", action="store_true", help="list the installed papi_plugin plugins and exit")
     return p
 
@@ -157,7 +165,7 @@ def exchange_for(args: argparse.Namespace, stderr: Output) -> Iterator[Any]:
             )
             exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
             exchange.options["fetchMarkets"] = market_options(args)["fetchMarkets"]
-            yield exchange
+            yield with_limits_store(exchange, args)
         return
     key = os.environ.get("BINANCE_API_KEY")
     secret = os.environ.get("BINANCE_API_SECRET")
@@ -172,7 +180,14 @@ def exchange_for(args: argparse.Namespace, stderr: Output) -> Iterator[Any]:
         from papi_plugin.simulator import point_at
 
         point_at(exchange, args.base_url)
-    yield exchange
+    yield with_limits_store(exchange, args)
+
+
+def with_limits_store(exchange: Any, args: argparse.Namespace) -> Any:
+    """``--limits-store``, checked before anything is sent."""
+    if args.limits_store is not None:
+        exchange.options[OPTIONS_KEY]["limitsStore"] = checked_url(args.limits_store, "--limits-store")
+    return exchange
 
 
 def seed_demo(sim: Any) -> None:

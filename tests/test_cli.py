@@ -316,3 +316,24 @@ def test_futures_symbols_dry_run_and_no_conditional(cli: Cli, seeded_sim: Simula
     assert result.returncode == 0 and "BTC/USD:BTC: canceled 2 order(s)" in result.stdout
     assert seeded_sim.open_futures("um") and not seeded_sim.open_futures("cm", conditional=True)
     assert_clean(result)
+
+
+def test_a_limits_store_that_is_no_store_exits_2(cli: Cli) -> None:
+    result = cli("BTC/USDT", "--demo", "--limits-store", "postgres://db/limits", key=None, secret=None)
+    assert result.returncode == 2 and "--limits-store must be a limits store URL" in result.stderr
+
+
+@pytest.mark.realtime
+def test_a_ban_met_by_one_run_stops_the_next_run_before_it_sends(seeded_sim: Simulator, tmp_path: Any) -> None:
+    store = f"sqlite:///{tmp_path / 'fleet.sqlite3'}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+    env.update(BINANCE_API_KEY=TEST_API_KEY, BINANCE_API_SECRET=TEST_SECRET)
+    command = [sys.executable, "-m", "papi_plugin.cli", "BTC/USDT", "--base-url", seeded_sim.url]
+    seeded_sim.inject(CANCEL_ALL, Fault.banned(120))
+    first = subprocess.run([*command, "--limits-store", store], capture_output=True, text=True, env=env, timeout=120)
+    sent = len(seeded_sim.requests)
+    second = subprocess.run([*command, "--limits-store", store], capture_output=True, text=True, env=env, timeout=120)
+    assert first.returncode == second.returncode == 4
+    assert "IP banned until" in first.stderr and "not sent, the IP is banned" in second.stderr
+    assert len(seeded_sim.requests) == sent  # the second run sent nothing, not even a market read
+    assert_clean(Result(second.returncode, second.stdout, second.stderr))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import pathlib
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -189,3 +190,34 @@ def test_a_redis_server_can_be_stopped_and_started_again(own_redis: RedisServer)
     own_redis.start()
     assert store.gate("ip") == (0.0, False)  # nothing saved to disk: a restarted Redis is empty
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_nothing_secret_goes_into_the_store(
+    kind: str, mode: str, sim: Any, tmp_path: pathlib.Path, request: pytest.FixtureRequest
+) -> None:
+    import papi_plugin
+    from tests.conftest import Runner, binance
+
+    url = f"sqlite:///{tmp_path / 'limits.sqlite3'}" if kind == "sqlite" else request.getfixturevalue("redis_url")
+    run = Runner()
+    exchange = sim.attach(papi_plugin.extend(binance(mode, {"apiKey": sim.api_key, "secret": sim.secret})))
+    exchange.options["cancelAllMarginOrders"]["limitsStore"] = url
+    sim.seed_documented_example()
+    assert len(run.call(exchange.cancel_all_margin_orders, "BTC/USDT")) == 3
+    run.close([exchange])
+    key = f"{sim.url} {sim.instance}"  # the simulator's origin and instance: what names the IP, nothing more
+    if kind == "sqlite":
+        db = sqlite3.connect(tmp_path / "limits.sqlite3")
+        assert [row[0] for row in db.execute("SELECT key FROM ip_limits")] == [key]
+        dumped = "\n".join(db.iterdump())
+        db.close()
+    else:
+        import redis
+
+        client = redis.Redis.from_url(url, decode_responses=True)
+        assert client.keys("*") == [f"papi_plugin:limits:{key}"]
+        dumped = "\n".join(f"{name} {client.hgetall(name)}" for name in client.keys("*"))
+        client.close()
+    for secret in (sim.api_key, sim.secret, "signature", "timestamp="):
+        assert secret not in dumped
