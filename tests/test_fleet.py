@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from papi_plugin.simulator import Fault, Simulator
+from papi_plugin.simulator.fleet import Fleet, place_one_order_each
 from tests.constants import CANCEL_ALL
-from tests.fleet import Fleet, place_one_order_each
 
 SYMBOLS_EACH = 20
 WINDOW = 1.0  # a scaled-down minute

@@ -1,6 +1,7 @@
-"""A fleet of bots, as real processes: ``python -m tests.fleet_bot``, for the fleet tests and the benchmark.
+"""A fleet of bots on one IP, as real processes, against a simulator: ``python -m papi_plugin.simulator.fleet``.
 
-One launcher imports ccxt and papi_plugin once, then forks one process per bot (``--bot MODE:SYM,SYM``)
+It shows (and the tests and the benchmark measure) bots of one IP sharing its limits through a store. One
+launcher imports ccxt and papi_plugin once, then forks one process per bot (``--bot MODE:SYM,SYM``)
 before it starts any thread: each bot is its own process, with its own exchange object, connections and
 limits, and the fleet starts in a second rather than in one Python start-up per bot. Each bot points a
 papi_plugin-extended binance (sync or async) at the simulator, loads markets, and waits. The launcher says
@@ -17,6 +18,7 @@ import json
 import logging
 import os
 import selectors
+import subprocess
 import sys
 import time
 from typing import Any
@@ -26,7 +28,9 @@ import ccxt.async_support
 
 import papi_plugin
 from papi_plugin.errors import CancelManyFailed
-from papi_plugin.simulator import attach
+from papi_plugin.simulator.server import Simulator, attach
+
+READY_SECONDS = 120.0  # a loaded 2-core machine
 
 
 def outcome(result: dict[str, list[dict[str, Any]]], errors: dict[str, Exception]) -> dict[str, Any]:
@@ -93,6 +97,72 @@ def bot(args: argparse.Namespace, spec: str, go: int, report: int) -> None:
         result = flatten_sync(exchange, symbols.split(","), wait)
     result.update(started=started[0] if started else None, finished=time.time(), pid=os.getpid(), warnings=warnings)
     os.write(report, (json.dumps(result) + "\n").encode())
+
+
+class Fleet:
+    """Bots (``(mode, market ids)``), one process each, ready to go once ``start()`` returns."""
+
+    def __init__(self, sim: Simulator, store: str, weight_limit: int = 6000, window: float = 60.0) -> None:
+        self.sim = sim
+        self.store = store
+        self.weight_limit = weight_limit
+        self.window = window
+        self.launcher: subprocess.Popen[str] | None = None
+        self.results: dict[int, dict[str, Any]] = {}
+
+    def start(self, bots: list[tuple[str, list[str]]]) -> Fleet:
+        environment = {**os.environ, "SIM_API_KEY": self.sim.api_key, "SIM_SECRET": self.sim.secret}
+        command = [sys.executable, "-m", "papi_plugin.simulator.fleet", "--url", self.sim.url, "--store", self.store]
+        command += ["--weight-limit", str(self.weight_limit), "--window", str(self.window)]
+        for mode, symbols in bots:
+            command += ["--bot", f"{mode}:{','.join(symbols)}"]
+        self.launcher = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+        )
+        assert self.launcher.stdout is not None
+        line = self.launcher.stdout.readline()
+        if line.strip() != "ready":
+            self.stop()
+            raise AssertionError(f"the fleet did not start: {line!r}")
+        return self
+
+    def go(self, *bots: int) -> None:
+        """Start these bots (all of them when none is named)."""
+        assert self.launcher is not None and self.launcher.stdin is not None
+        self.launcher.stdin.write(" ".join(["go", *map(str, bots)]) + "\n")
+        self.launcher.stdin.flush()
+
+    def result(self, bot: int) -> dict[str, Any]:
+        """The outcome of ``bot``, once it has finished."""
+        assert self.launcher is not None and self.launcher.stdout is not None
+        while bot not in self.results:
+            line = self.launcher.stdout.readline()
+            if not line:
+                said = self.launcher.stderr.read()[-2000:] if self.launcher.stderr else ""
+                raise AssertionError(f"the fleet ended early: {said}")
+            _, index, outcome = line.split(" ", 2)
+            self.results[int(index)] = json.loads(outcome)
+        return self.results[bot]
+
+    def stop(self) -> None:
+        if self.launcher is not None:
+            if self.launcher.poll() is None:
+                self.launcher.kill()
+            self.launcher.wait(10)
+            for stream in (self.launcher.stdin, self.launcher.stdout, self.launcher.stderr):
+                if stream is not None:
+                    stream.close()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def place_one_order_each(sim: Simulator, market_ids: list[str]) -> dict[str, str]:
+    """One open order per symbol; the order id by symbol."""
+    return {market_id: str(sim.place(market_id, "BUY", "LIMIT", "1", "10").order_id) for market_id in market_ids}
 
 
 def main() -> int:
