@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -30,8 +31,10 @@ import ccxt
 import ccxt.async_support as accxt
 
 import papi_plugin
+from papi_plugin.limits import limits_for
 from papi_plugin.orders import unified_orders
 from papi_plugin.simulator import DEMO_API_KEY, DEMO_SECRET, Simulator, point_at
+from papi_plugin.simulator.fleet import Fleet, place_one_order_each
 
 MARKET_OPTIONS = {"fetchMarkets": {"types": ["spot"]}, "fetchCurrencies": False, "fetchMargins": False}
 UNLIMITED = 10**9
@@ -97,7 +100,7 @@ def simulator_process(*args: str) -> Iterator[str]:
         process.wait(10)
 
 
-def client(url: str, extended: bool, rate_limit: bool, cls: Any = ccxt.binance) -> Any:
+def client(url: str, extended: bool, rate_limit: bool, cls: Any = ccxt.binance, store: str = "memory") -> Any:
     config = {
         "apiKey": DEMO_API_KEY,
         "secret": DEMO_SECRET,
@@ -109,7 +112,19 @@ def client(url: str, extended: bool, rate_limit: bool, cls: Any = ccxt.binance) 
         exchange.timeout_on_exit = 0
     if extended:
         papi_plugin.extend(exchange)
+        exchange.options["cancelAllMarginOrders"]["limitsStore"] = store
     return point_at(exchange, url)
+
+
+def paced_without_limit(exchange: Any) -> Any:
+    """The plugin's pacing on (every request reserved in the limits store), with a limit never reached."""
+    exchange.options["cancelAllMarginOrders"]["weightLimit"] = UNLIMITED
+    return exchange
+
+
+def default_kind_of_store() -> str:
+    """A SQLite store like the default one, in a file of the benchmark's own (the user's cache is left alone)."""
+    return f"sqlite:///{tempfile.mkdtemp(prefix='papi-bench-')}/limits.sqlite3"
 
 
 def seed(seeder: Any, market_id: str, plain: int = 1, oco_lists: int = 1) -> None:
@@ -139,22 +154,16 @@ def seed(seeder: Any, market_id: str, plain: int = 1, oco_lists: int = 1) -> Non
         )
 
 
-def wait_for_a_fresh_minute(past: float = 0.3) -> float:
-    """Sleep to ``past`` seconds after the next minute starts (Binance counts weight per clock minute)."""
-    now = time.time()
-    start = (now // 60 + 1) * 60
-    time.sleep(start + past - now)
-    return start
-
-
 # ---- 1. one call ------------------------------------------------------------------------------------
 
 
 def one_call(iterations: int) -> list[Row]:
     with simulator_process("--weight-limit", str(UNLIMITED)) as url:
         seeder = client(url, extended=False, rate_limit=False)
+        cancel = lambda e: e.cancel_all_margin_orders("BTC/USDT")  # noqa: E731
         calls: dict[str, tuple[Any, Callable[[Any], Any], int]] = {
-            "plugin": (client(url, True, False), lambda e: e.cancel_all_margin_orders("BTC/USDT"), 3),
+            "plugin": (paced_without_limit(client(url, True, True)), cancel, 3),
+            "default store": (paced_without_limit(client(url, True, True, store=default_kind_of_store())), cancel, 3),
             "ccxt": (
                 client(url, False, False),
                 lambda e: e.cancel_all_orders("BTC/USDT", {"portfolioMargin": True}),
@@ -167,21 +176,27 @@ def one_call(iterations: int) -> list[Row]:
         times: dict[str, list[float]] = {name: [] for name in calls}
         names = list(calls)
         for i in range(iterations):
-            for name in names[i % 3 :] + names[: i % 3]:  # rotate the order: no side always goes first
+            for name in names[i % 4 :] + names[: i % 4]:  # rotate the order: no side always goes first
                 exchange, call, expected = calls[name]
                 seed(seeder, "BTCUSDT")
                 started = time.perf_counter()
                 answer = call(exchange)
                 times[name].append(time.perf_counter() - started)
                 assert len(answer) == expected, (name, answer)
-    plugin, parsed, raw = (trimmed_mean(times[k]) * 1e6 for k in ("plugin", "ccxt", "raw"))
+    plugin, stored, parsed, raw = (trimmed_mean(times[k]) * 1e6 for k in ("plugin", "default store", "ccxt", "raw"))
     return [
         Row(
-            "1. one call, 3 open orders, throttle off",
+            "1. one call, 3 open orders (limits store: memory)",
             f"plugin {plugin:.0f} us (3 orders), ccxt cancel_all_orders(portfolioMargin) {parsed:.0f} us"
             f" (2 orders, legs lost): ratio {plugin / parsed:.3f}",
             "<= 1.05",
             plugin / parsed <= 1.05,
+        ),
+        Row(
+            "1a. same, the default limits store (SQLite, shared by every process on the host)",
+            f"plugin {stored:.0f} us / ccxt {parsed:.0f} us: ratio {stored / parsed:.3f}",
+            "<= 1.10",
+            stored / parsed <= 1.10,
         ),
         Row(
             "1b. same, ccxt raw papiDeleteMarginAllOpenOrders",
@@ -613,6 +628,91 @@ def whole_account(rounds: int) -> Row:
     )
 
 
+# ---- 10. a fleet on one IP, and what the limits store costs --------------------------------------------------
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str | None]:
+    """A redis-server on a free port (None when it is not installed)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    port = free_port()
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(500):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+            time.sleep(0.01)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait(10)
+
+
+def flatten_fleet(store: str, limit: int, window: float, processes: int, each: int) -> tuple[float, float, int]:
+    """A fleet flattening ``processes`` x ``each`` symbols at once, a moment after a window starts:
+    (seconds from the word to the last bot done, the window's start offset, 429s and 418s)."""
+    with Simulator(extra_symbols=processes * each, window_seconds=window, weight_limit=limit) as sim:
+        shares = [[f"X{p * each + i:03d}USDT" for i in range(each)] for p in range(processes)]
+        place_one_order_each(sim, [market_id for share in shares for market_id in share])
+        with Fleet(sim, store, limit, window) as fleet:
+            fleet.start([("async" if p % 2 else "sync", share) for p, share in enumerate(shares)])
+            now = time.time()
+            time.sleep((now // window + 1) * window + 0.05 - now)  # 50 ms into a fresh window
+            started = time.time()
+            fleet.go()
+            results = [fleet.result(p) for p in range(processes)]
+        assert sim.open_orders() == [] and all(not r["errors"] for r in results), results
+        return max(r["finished"] for r in results) - started, started % window, sim.rate_limited_answers
+
+
+def fleet_row(smoke: bool) -> list[Row]:
+    processes, each, window = 8, 20, (1.0 if smoke else 5.0)
+    total = processes * each * 5  # weight 5 a cancel
+    limit = total // 2  # two windows at least
+    rows = []
+    with redis_server() as redis_url:
+        stores = {"default store (SQLite)": default_kind_of_store(), "Redis": redis_url}
+        for name, store in stores.items():
+            if store is None:
+                rows.append(Row(f"10. fleet, {name}", "skipped: redis-server is not installed", "<= 1.2", None))
+                continue
+            burst, _, _ = flatten_fleet(store, UNLIMITED, window, processes, each)  # no limit: the work itself
+            took, offset, limited = flatten_fleet(store, limit, window, processes, each)
+            # The least possible: half the work at once, the other half once the next window starts.
+            minimum = window - offset + burst / 2
+            rows.append(
+                Row(
+                    f"10. fleet: {processes} processes x {each} symbols at once, {limit} weight a {window:g} s window"
+                    f" (two windows' work), {name}: until all flat / least possible",
+                    f"{took:.2f} s / {minimum:.2f} s: ratio {took / minimum:.2f}; 429s and 418s: {limited}",
+                    "<= 1.2, zero 429s and 418s",
+                    took / minimum <= 1.2 and limited == 0,
+                )
+            )
+        rows.append(store_cost(stores, 300 if smoke else 20000))
+    return rows
+
+
+def store_cost(stores: dict[str, str | None], requests: int) -> Row:
+    """What the limits store adds to one request: its reservation and its answer, microseconds."""
+    costs = []
+    for name, url in {"memory": "memory", **stores}.items():
+        if url is None:
+            continue
+        limits = limits_for(url, f"benchmark-{name}")
+        started = time.perf_counter()
+        for _ in range(requests):
+            now = time.time()
+            admission = limits.acquire(5, UNLIMITED, 60.0, now)
+            limits.answered(admission.ticket, 5, 100, 60.0, now)
+        costs.append(f"{name} {(time.perf_counter() - started) / requests * 1e6:.0f} us")
+    return Row("10b. the limits store's cost per request (reserve + answer)", ", ".join(costs), "reference", None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="every row briefly; figures mean nothing")
@@ -631,6 +731,7 @@ def main() -> int:
         lambda: start_up(2 if smoke else 15),
         lambda: memory(10 if smoke else 200),
         lambda: whole_account(1 if smoke else 5),
+        lambda: fleet_row(smoke),
     ]
     rows: list[Row] = []
     for measure in measures:

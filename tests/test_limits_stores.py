@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 
 from papi_plugin.limits import state, stores
 from papi_plugin.limits.state import IpState
+from tests.fake_time import FakeTime
 from tests.redis_server import RedisServer
 
 START = 6000.0
@@ -129,11 +130,15 @@ def test_the_redis_hash_expires_once_nothing_in_it_matters(redis_url: str) -> No
     store.close()
 
 
-def test_the_sqlite_store_reopens_a_file_that_was_removed(tmp_path: pathlib.Path) -> None:
+def test_the_sqlite_store_reopens_a_file_that_was_removed(tmp_path: pathlib.Path, fake_time: FakeTime) -> None:
+    from papi_plugin.limits import sqlite
+
     path = tmp_path / "limits.sqlite3"
-    store = stores.open_store(f"sqlite:///{path}")
+    store = sqlite.Store(f"sqlite:///{path}", clock=fake_time.clock)
     store.close_gate("ip", START + 300, True, START)
     path.unlink()
+    assert store.gate("ip") == (START + 300, True)  # the file is looked at again a moment later
+    fake_time.sleep(sqlite.CHECK_FILE_SECONDS)
     assert store.gate("ip") == (0.0, False)  # a new, empty file: what the other processes now share
     store.close_gate("ip", START + 100, True, START)
     assert path.exists() and stores.open_store(f"sqlite:///{path}").gate("ip") == (START + 100, True)
