@@ -208,9 +208,10 @@ class SyncCanceller(Canceller):
             call.limits.close_gate(*gate, now)
 
     def load_markets(self, call: Call) -> None:
-        """Refuse the call at once while the IP is banned (nothing at all is sent, markets included); else
-        ccxt's markets."""
-        self.refuse_if_banned(call, call.limits.gate(self.server_clock()))
+        """ccxt's markets; the call refused at once while the IP is banned (nothing at all is sent, markets
+        included), unless its first request's own gate check will refuse it (``gate_first``)."""
+        if self.gate_first(call):
+            self.refuse_if_banned(call, call.limits.gate(self.server_clock()))
         self.exchange.load_markets()
 
 
@@ -357,5 +358,6 @@ class AsyncCanceller(Canceller):
 
     async def load_markets(self, call: Call) -> None:
         """The async twin of ``SyncCanceller.load_markets``."""
-        self.refuse_if_banned(call, await call.limits.gate_async(self.server_clock()))
+        if self.gate_first(call):
+            self.refuse_if_banned(call, await call.limits.gate_async(self.server_clock()))
         await self.exchange.load_markets()

@@ -23,7 +23,7 @@ from papi_plugin import flows, futures_flows, transport
 from papi_plugin.error_table import Action, Answer, classify, fate_unknown, header
 from papi_plugin.errors import CancelManyFailed, Order, canceled_before
 from papi_plugin.flows import Flow, LostAnswer, Request
-from papi_plugin.kinds import MARGIN, Kind, Section
+from papi_plugin.kinds import CM, MARGIN, UM, Kind, Section
 from papi_plugin.limits import IpLimits, limits_for, origin
 from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, Admission
 from papi_plugin.limits.stores import configured
@@ -39,6 +39,8 @@ log = logging.getLogger("papi_plugin")
 # ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
 URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
 
+# The calls on one symbol: the first request's own gate check refuses them whole.
+ONE_SYMBOL_CALLS = frozenset({MARGIN.call, UM.call, CM.call, "open_margin_orders"})
 FIRST_ATTEMPT_SECONDS = 1.0  # the call's first attempt waits this long at least, whatever maxElapsed says
 T = TypeVar("T")
 Outcome = tuple[str, "list[Order] | ccxt.BaseError"]  # (unified symbol, its orders or its error)
@@ -98,6 +100,12 @@ class Canceller:
         except Exception:
             self._checked = None
         return options, pacing
+
+    def gate_first(self, call: Call) -> bool:
+        """Whether the call must read the IP's gate before anything else: when markets are to be loaded, and for
+        the calls of many requests, which are refused as a whole. A one-symbol call on loaded markets is
+        refused by its first request's own check, one store read sooner."""
+        return not self.exchange.markets or call.name not in ONE_SYMBOL_CALLS
 
     def refuse_if_banned(self, call: Call, gate: tuple[float, bool]) -> None:
         """Raise while a 418 ban runs: before a call loads markets, nothing at all is sent into it."""
