@@ -9,12 +9,16 @@ once a minute per store, and never raised: a kill switch does not stop for its b
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import math
+import os
+import queue
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from papi_plugin.limits import memory, stores
@@ -24,6 +28,7 @@ from papi_plugin.redaction import redact
 log = logging.getLogger("papi_plugin")
 
 RETRY_STORE_SECONDS = 1.0  # after a failure, the store is left alone this long
+FLUSH_SECONDS = 0.5  # at exit, what the writer thread still has to write is waited for this long
 WARN_EVERY_SECONDS = 60.0
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -43,6 +48,8 @@ class SharedStore:
         self._async_made = False
         self._down_until = -math.inf
         self._warned_at = -math.inf
+        self._queue: queue.SimpleQueue[Callable[[Any], object] | threading.Event | None] | None = None
+        self.pending = 0  # answers handed to the writer thread and not written yet
         self._lock = threading.RLock()  # held while a client is made, which may give the store up
 
     def sync(self) -> Any:
@@ -103,7 +110,44 @@ class SharedStore:
                 RETRY_STORE_SECONDS,
             )
 
+    def later(self, work: Callable[[Any], object] | threading.Event) -> None:
+        """``work(store)`` on this store's writer thread: bookkeeping that no request needs to wait for.
+        Until it is done the store counts the request still in flight, which errs on the safe side. An event
+        is set once everything handed over before it is done."""
+        if self._queue is None:
+            with self._lock:
+                if self._queue is None:
+                    self._queue = queue.SimpleQueue()
+                    threading.Thread(target=self._write, args=(self._queue,), name="papi-limits", daemon=True).start()
+        with self._lock:
+            self.pending += 1
+        self._queue.put(work)
+
+    def _write(self, handed: queue.SimpleQueue[Callable[[Any], object] | threading.Event | None]) -> None:
+        while (work := handed.get()) is not None:
+            try:
+                if isinstance(work, threading.Event):
+                    work.set()
+                elif (shared := self.sync()) is not None:  # else down or given up: the process's own copy has it
+                    work(shared)
+            except Exception as error:
+                self.failed(error)
+            finally:
+                with self._lock:
+                    self.pending -= 1
+
+    def flush(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) until the writer thread has done what was handed to it so far."""
+        if self._queue is None:
+            return True
+        done = threading.Event()
+        self.later(done)
+        return done.wait(timeout)
+
     def close(self) -> None:
+        if self._queue is not None:
+            self.flush(FLUSH_SECONDS)
+            self._queue.put(None)
         for store in (self._sync, self._async):
             close = getattr(store, "close", None)
             if close is not None:
@@ -132,6 +176,8 @@ class IpLimits:
 
     def acquire(self, weight: int, limit: int, window: float, now: float) -> Admission:
         """The gate, then the budget (``state.acquire``), in one step of the store."""
+        if self.store.pending:
+            self.store.flush(FLUSH_SECONDS)  # the answers this process has had count first
         shared = self.store.sync()
         if shared is not None:
             try:
@@ -154,22 +200,26 @@ class IpLimits:
         return self._mirror(admission, weight, window, now)
 
     def answered(self, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
+        """A request's answer (or failure): the process's own copy knows at once, the shared store a moment
+        later, from the store's writer thread (the sync shell's request returns without waiting for it; this
+        process's next reservation waits for it, so that it never goes on less than what it was told)."""
         LOCAL.answered(self.key, ticket, weight, used, window, now)
-        shared = self.store.sync()
-        if shared is not None:
-            try:
-                shared.answered(self.key, ticket, weight, used, window, now)
-            except Exception as error:
-                self.store.failed(error)
+        if not self.store.disabled:
+            key = self.key
+            self.store.later(lambda shared: shared.answered(key, ticket, weight, used, window, now))
 
     async def answered_async(self, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
-        shared = self.store.asynchronous()
-        if shared is None:
-            self.answered(ticket, weight, used, window, now)
-            return
+        """The async shell's: written at once (a wait for the writer thread would stall the event loop)."""
         LOCAL.answered(self.key, ticket, weight, used, window, now)
+        asynchronous = self.store.asynchronous()
+        shared = asynchronous if asynchronous is not None else self.store.sync()
+        if shared is None:
+            return
         try:
-            await shared.answered(self.key, ticket, weight, used, window, now)
+            if asynchronous is not None:
+                await asynchronous.answered(self.key, ticket, weight, used, window, now)
+            else:
+                shared.answered(self.key, ticket, weight, used, window, now)
         except Exception as error:
             self.store.failed(error)
 
@@ -253,3 +303,22 @@ def forget_all() -> None:
         _stores.clear()
         _limits.clear()
         LOCAL.forget()
+
+
+def flush_all(timeout: float = FLUSH_SECONDS) -> None:
+    """Write what the writer threads still hold (at exit: a bot's last answers reach the store)."""
+    for store in list(_stores.values()):
+        store.flush(timeout)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child starts with no store of its parent's: no shared connection, no writer thread, no held lock."""
+    global LOCAL, _lock
+    _lock = threading.Lock()
+    _stores.clear()
+    _limits.clear()
+    LOCAL = memory.Store()
+
+
+atexit.register(flush_all)
+os.register_at_fork(after_in_child=_after_fork_in_child)
