@@ -18,6 +18,7 @@ README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 # Every Python block but the freqtrade strategy, which needs freqtrade itself.
 BLOCKS = [b for b in re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL) if "freqtrade" not in b]
 STANDALONE_URL = "http://127.0.0.1:8765"  # the README's stand-alone simulator: the test's one stands in
+REDIS_URL = "redis://127.0.0.1:6379/0"  # the README's Redis: the test's own redis-server stands in
 
 
 class PointAtSimulator:
@@ -60,10 +61,19 @@ def test_the_readme_has_python_blocks() -> None:
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block-{i}" for i in range(len(BLOCKS))])
 def test_a_readme_block_runs_as_written(
-    block: str, bot_environment: Simulator, capsys: pytest.CaptureFixture[str]
+    block: str, bot_environment: Simulator, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
 ) -> None:
     block = block.replace(STANDALONE_URL, bot_environment.url)
+    redis_url = request.getfixturevalue("redis_url") if REDIS_URL in block else None
+    if redis_url is not None:
+        block = block.replace(REDIS_URL, redis_url)
     exec(compile(block, str(README), "exec"), {"__name__": "__readme__"})
+    if redis_url is not None:  # the IP's limits went to that Redis, under the name the block gave
+        import redis
+
+        client = redis.Redis.from_url(redis_url)
+        assert client.exists("papi_plugin:limits:egress-eu-1")
+        client.close()
     if "Simulator()" not in block:  # a block that runs its own simulator talks to that one
         assert bot_environment.seen("DELETE", "/papi/v1/margin/allOpenOrders"), "the block canceled nothing"
     assert "Traceback" not in capsys.readouterr().err
