@@ -107,3 +107,15 @@ def test_an_endless_retry_after_closes_the_gate_for_three_days_not_for_good(
     fake_time.sleep(THREE_DAYS)
     assert len(run.call(exchange.cancel_all_margin_orders, "BTC/USDT")) == 3
     assert sim.seen("DELETE", CANCEL_ALL_PATH) == 2
+
+
+def test_a_new_simulator_on_the_port_of_a_banned_one_inherits_no_ban(fake_time: FakeTime) -> None:
+    with simulator(fake_time) as banned_one:
+        port = banned_one.port
+        banned_one.seed_documented_example()
+        banned_one.inject(CANCEL_ALL, Fault.banned(300))
+        with pytest.raises(ccxt.DDoSProtection):
+            extended("sync", banned_one).cancel_all_margin_orders("BTC/USDT")
+    with simulator(fake_time, port=port) as new_one:  # the ban lives on in the store, under the old one's name
+        new_one.seed_documented_example()
+        assert len(extended("sync", new_one).cancel_all_margin_orders("BTC/USDT")) == 3
