@@ -118,16 +118,24 @@ def test_weight_sent_after_the_servers_report_is_added_to_it() -> None:
     assert state.used(ip, W, START + 2) == 95
 
 
-def test_requests_in_flight_when_the_server_reported_are_added_to_its_figure() -> None:
+def test_requests_in_flight_when_the_server_reported_are_taken_as_counted_in_it() -> None:
     ip = IpState()
-    tickets = [state.acquire(ip, 5, 100, W, START).ticket for _ in range(4)]  # 20 in flight
-    state.answered(ip, tickets[0], 5, 70, W, START + 1)  # 65 by others; the other three may not be counted yet
-    assert state.used(ip, W, START + 1) == 85
+    tickets = [state.acquire(ip, 5, 100, W, START).ticket for _ in range(4)]  # a burst of 20
+    state.answered(ip, tickets[0], 5, 85, W, START + 1)  # 65 by others, and the burst
+    assert state.used(ip, W, START + 1) == 85  # not 85 + the 15 still in flight: a burst is counted once
     for ticket in tickets[1:]:
         state.answered(ip, ticket, 5, 85, W, START + 1)
-    # The second answer (85, two of ours still in flight) cannot tell whether it counted them: it is taken
-    # that it did not, for the rest of the window. Never less than the server's count, at most its in-flight more.
-    assert state.used(ip, W, START + 1) == 95
+    assert state.used(ip, W, START + 1) == 85
+
+
+def test_a_burst_fills_its_window_exactly() -> None:
+    ip = IpState()
+    tickets = [state.acquire(ip, 5, 100, W, START).ticket for _ in range(20)]
+    for i, ticket in enumerate(tickets):
+        state.answered(ip, ticket, 5, 5 * (i + 1), W, START + 1)  # answers as the server counted them
+    assert state.used(ip, W, START + 1) == 100
+    assert state.acquire(ip, 5, 100, W, START + 1).reason == BUDGET
+    assert reserve(ip, 5, START + 60.25) == 0.0  # the next window is whole again
 
 
 def test_a_figure_from_an_earlier_window_is_ignored() -> None:

@@ -86,7 +86,7 @@ elseif ticket == s.window - 1 then
   s.carried = math.max(0, s.carried - weight)
 end
 if used >= 0 and index == s.window then
-  s.floor = math.max(s.floor, used + s.in_flight + s.carried - s.reserved)
+  s.floor = math.max(s.floor, used - s.reserved)
 end
 save(window_seconds, now)
 return 1

@@ -54,7 +54,7 @@ FAST_ACQUIRE = (
 FAST_ANSWERED = (
     "UPDATE ip_limits SET in_flight = max(0, in_flight - :weight),"
     " floor = CASE WHEN :used IS NULL THEN floor"
-    " ELSE max(floor, :used + max(0, in_flight - :weight) + carried - reserved) END"
+    " ELSE max(floor, :used - reserved) END"
     " WHERE key = :key AND window = :index AND :ticket = :index"
 )
 

@@ -7,9 +7,11 @@ each call: each process knows its own offset to Binance's clock.
 
 The gate is closed by a 418 (a ban: never waited out) or by a 429's ``Retry-After`` (waited out when it
 fits the call). The budget counts weight in Binance's fixed windows (one minute of 6,000 for Portfolio
-Margin). Its view of a window is the larger of the weight the fleet reserved and what the server last
-reported (``X-MBX-USED-WEIGHT-1M``, which counts other programs on the IP too) plus the fleet's weight
-not yet counted in that report: its requests in flight then, and every one sent since.
+Margin). Its view of a window is the larger of the weight the fleet reserved and what the server reported
+(``X-MBX-USED-WEIGHT-1M``, which counts other programs on the IP too) plus every weight the fleet sent
+after that report arrived. (Requests sent before a report and still in flight are taken as counted in
+it: counting them again would halve the budget in every burst; counting them not at all could only err
+by what reaches Binance behind a later request.)
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class IpState:
         self.reserved = reserved  # weight sent in this window (with what the last one left in flight)
         self.in_flight = in_flight  # weight sent in this window and not answered yet
         self.carried = carried  # weight sent in the last window, not answered yet: it may count in this one
-        self.floor = floor  # the server's view less ours: what others use, and what its reports have not seen
+        self.floor = floor  # the server's figure less what the fleet had reserved when it came: what others use
 
     def fields(self) -> tuple[float, bool, int, int, int, int, int]:
         return self.gate_until, self.banned, self.window, self.reserved, self.in_flight, self.carried, self.floor
@@ -105,7 +107,7 @@ def answered(state: IpState, ticket: int, weight: int, used: int | None, window:
     elif ticket == state.window - 1:
         state.carried = max(0, state.carried - weight)
     if used is not None and window_of(now, window) == state.window:
-        state.floor = max(state.floor, used + state.in_flight + state.carried - state.reserved)
+        state.floor = max(state.floor, used - state.reserved)
 
 
 def close_gate(state: IpState, until: float, banned: bool, now: float) -> None:
