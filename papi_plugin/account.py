@@ -16,6 +16,7 @@ import ccxt
 
 from papi_plugin import flows, futures_flows
 from papi_plugin.canceller import AsyncCanceller, Known, SyncCanceller
+from papi_plugin.countdown import GUARD_ALIVE_MS, account_of, armed, countdown_arguments, store_failed
 from papi_plugin.decisions import Call, Outcome, as_ccxt_error, many_outcome, only_ccxt_errors
 from papi_plugin.errors import Order
 from papi_plugin.flows import Flow
@@ -94,6 +95,13 @@ class SyncAccount(SyncCanceller):
         Reads only; raises ``CancelManyFailed`` naming what could not be read, after reading the rest."""
         return self.across(OPEN_CALL, symbols, params, self.read_target)
 
+    @only_ccxt_errors
+    def cancel_all_portfolio_orders_after(self, timeout: Any = None, params: Any = None) -> dict[str, Any]:
+        """Arm the account's dead-man's switch: unless this is called again within ``timeout`` ms, the
+        ``papi-guard`` watching the account flattens it; ``0`` disarms. ``params["name"]`` names the
+        countdown (default ``"default"``). Returns ``{"name", "deadline" (ms), "guards", "lastFiring"}``."""
+        return self.arm_countdown(timeout, params)
+
     def across(
         self, name: str, symbols: Any, params: Any, work: Callable[[Target, Call], Outcome]
     ) -> dict[str, list[Order]]:
@@ -159,6 +167,30 @@ class AsyncAccount(AsyncCanceller):
     async def open_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """The async twin of ``SyncAccount.open_portfolio_orders``."""
         return await self.across(OPEN_CALL, symbols, params, self.read_target)
+
+    @only_ccxt_errors
+    async def cancel_all_portfolio_orders_after(self, timeout: Any = None, params: Any = None) -> dict[str, Any]:
+        """The async twin of ``SyncAccount.cancel_all_portfolio_orders_after``."""
+        timeout_ms, name = countdown_arguments(timeout, params)
+        self.exchange.check_required_credentials()
+        _, asynchronous, shown = self.switch_stores()
+        if asynchronous is None:  # memory or SQLite: their calls take microseconds
+            return self.arm_countdown(timeout, params)
+        account, now_ms = account_of(self.exchange.apiKey), int(self.server_clock() * 1000)
+        deadline = now_ms + timeout_ms if timeout_ms else 0
+        problem = None
+        try:
+            if deadline:
+                await asynchronous.arm(account, name, deadline, now_ms)
+            else:
+                await asynchronous.disarm(account, name)
+            guards = await asynchronous.guards(account, now_ms, GUARD_ALIVE_MS)
+            firings = await asynchronous.firings(account)
+        except Exception as error:
+            problem = store_failed(shown, error)
+        if problem is not None:
+            raise problem  # outside the handler: nothing chained
+        return armed(name, deadline, guards, firings)
 
     async def across(
         self, name: str, symbols: Any, params: Any, work: Callable[[Target, Call], Awaitable[Outcome]]

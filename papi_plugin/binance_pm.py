@@ -29,6 +29,7 @@ CAPABILITIES = (
     "cancel_all_cm_orders",
     "cancel_all_portfolio_orders",
     "open_portfolio_orders",
+    "cancel_all_portfolio_orders_after",
 )
 ATTRIBUTE = "papi_plugin_canceller"  # where an exchange object keeps its canceller
 _lock = threading.Lock()

@@ -20,13 +20,15 @@ import pluggy
 from tenacity import RetryCallState
 
 from papi_plugin import flows, futures_flows, transport
+from papi_plugin.countdown import GUARD_ALIVE_MS, account_of, armed, countdown_arguments, store_failed
 from papi_plugin.error_table import Action, Answer, classify, fate_unknown, header
 from papi_plugin.errors import CancelManyFailed, Order, canceled_before
 from papi_plugin.flows import Flow, LostAnswer, Request
 from papi_plugin.kinds import CM, MARGIN, UM, Kind, Section
 from papi_plugin.limits import IpLimits, limits_for, origin
+from papi_plugin.limits.shared import switch_stores
 from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, Admission
-from papi_plugin.limits.stores import configured
+from papi_plugin.limits.stores import configured, shown
 from papi_plugin.markets import margin_market, unified_symbol
 from papi_plugin.observers import tell
 from papi_plugin.params import OPTIONS_KEY, CallOptions, LimitsOptions, call_options, limits_options
@@ -100,6 +102,32 @@ class Canceller:
         except Exception:
             self._checked = None
         return options, pacing
+
+    def switch_stores(self) -> tuple[Any, Any, str]:
+        """(sync store, asyncio store or None, its URL as shown) of the dead-man's switch: the limits store."""
+        url = configured(limits_options(self.exchange.options.get(OPTIONS_KEY)).store)
+        sync, asynchronous = switch_stores(url)
+        return sync, asynchronous, shown(url)
+
+    def arm_countdown(self, timeout: Any, params: Any) -> dict[str, Any]:
+        """``cancel_all_portfolio_orders_after`` through the sync store (see ``countdown.py``)."""
+        timeout_ms, name = countdown_arguments(timeout, params)
+        self.exchange.check_required_credentials()
+        store, _, where = self.switch_stores()
+        account, now_ms = account_of(self.exchange.apiKey), int(self.server_clock() * 1000)
+        deadline = now_ms + timeout_ms if timeout_ms else 0
+        problem = None
+        try:
+            if deadline:
+                store.arm(account, name, deadline, now_ms)
+            else:
+                store.disarm(account, name)
+            guards, firings = store.guards(account, now_ms, GUARD_ALIVE_MS), store.firings(account)
+        except Exception as error:
+            problem = store_failed(where, error)
+        if problem is not None:
+            raise problem  # outside the handler: nothing chained
+        return armed(name, deadline, guards, firings)
 
     def gate_first(self, call: Call) -> bool:
         """Whether the call must read the IP's gate before anything else: when markets are to be loaded, and for

@@ -108,6 +108,30 @@ return 1
 """
 
 
+# The dead-man's switch. KEYS[1]: the account's lease; ARGV: holder, ttl ms -> 1 when the holder has it.
+TAKE_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+DROP_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+# KEYS[1]: the account's countdowns; ARGV: name, deadline ms ('' for any)
+DISARM = """
+local armed = redis.call('HGET', KEYS[1], ARGV[1])
+if armed and (ARGV[2] == '' or string.match(armed, '^%d+') == ARGV[2]) then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+"""
+KEEP_SECONDS = 7 * 24 * 3600  # an account's countdowns, guards and firings outlive a week of silence, no more
+
+
+def switch_key(what: str, account: str) -> str:
+    return f"papi_plugin:{what}:{account}"
+
+
 def client_options() -> dict[str, Any]:
     """For a connection pool: a few connections, waited for and answering within the timeout, never retried
     inside redis-py (the caller falls back on its own limits at once)."""
@@ -142,6 +166,9 @@ class Store:
         self._acquire = self._client.register_script(ACQUIRE)
         self._answered = self._client.register_script(ANSWERED)
         self._close_gate = self._client.register_script(CLOSE_GATE)
+        self._take_lease = self._client.register_script(TAKE_LEASE)
+        self._drop_lease = self._client.register_script(DROP_LEASE)
+        self._disarm = self._client.register_script(DISARM)
 
     def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
         return admission(self._acquire([PREFIX + key], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD]))
@@ -158,6 +185,45 @@ class Store:
 
     def snapshot(self, key: str) -> IpState:
         return loaded(self._client.hmget(PREFIX + key, FIELDS))
+
+    # -- the dead-man's switch (times in ms on Binance's clock)
+
+    def arm(self, account: str, name: str, deadline_ms: int, now_ms: int) -> None:
+        key = switch_key("countdowns", account)
+        self._client.hset(key, name, f"{deadline_ms} {now_ms}")
+        self._client.expire(key, KEEP_SECONDS)
+
+    def disarm(self, account: str, name: str, deadline_ms: int | None = None) -> None:
+        self._disarm([switch_key("countdowns", account)], [name, "" if deadline_ms is None else deadline_ms])
+
+    def countdowns(self, account: str) -> list[tuple[str, int, int]]:
+        found = self._client.hgetall(switch_key("countdowns", account))
+        return sorted((name, *map(int, str(times).split())) for name, times in found.items())  # type: ignore[misc]
+
+    def beat(self, account: str, guard: str, now_ms: int) -> None:
+        key = switch_key("guards", account)
+        self._client.zadd(key, {guard: now_ms})
+        self._client.zremrangebyscore(key, "-inf", now_ms - 3_600_000)  # guards silent for an hour
+        self._client.expire(key, KEEP_SECONDS)
+
+    def guards(self, account: str, now_ms: int, alive_ms: int) -> list[str]:
+        alive = self._client.zrangebyscore(switch_key("guards", account), now_ms - alive_ms + 1, "+inf")
+        return sorted(str(guard) for guard in alive)
+
+    def take_lease(self, account: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        return bool(self._take_lease([switch_key("lease", account)], [holder, ttl_ms]))
+
+    def drop_lease(self, account: str, holder: str) -> None:
+        self._drop_lease([switch_key("lease", account)], [holder])
+
+    def record(self, account: str, name: str, outcome: str) -> None:
+        key = switch_key("firings", account)
+        self._client.hset(key, name, outcome)
+        self._client.expire(key, KEEP_SECONDS)
+
+    def firings(self, account: str) -> dict[str, str]:
+        found = self._client.hgetall(switch_key("firings", account))
+        return {str(name): str(outcome) for name, outcome in found.items()}
 
     def close(self) -> None:
         self._client.close()
@@ -182,6 +248,7 @@ class AsyncStore:
                 client.register_script(ACQUIRE),
                 client.register_script(ANSWERED),
                 client.register_script(CLOSE_GATE),
+                client.register_script(DISARM),
             )
         return scripts
 
@@ -199,3 +266,22 @@ class AsyncStore:
     async def gate(self, key: str) -> tuple[float, bool]:
         found = loaded(await self._scripts()[0].hmget(PREFIX + key, FIELDS))
         return found.gate_until, found.banned
+
+    # -- the dead-man's switch: what the bot's arming call needs
+
+    async def arm(self, account: str, name: str, deadline_ms: int, now_ms: int) -> None:
+        client, key = self._scripts()[0], switch_key("countdowns", account)
+        await client.hset(key, name, f"{deadline_ms} {now_ms}")
+        await client.expire(key, KEEP_SECONDS)
+
+    async def disarm(self, account: str, name: str, deadline_ms: int | None = None) -> None:
+        disarm = self._scripts()[4]
+        await disarm([switch_key("countdowns", account)], [name, "" if deadline_ms is None else deadline_ms])
+
+    async def guards(self, account: str, now_ms: int, alive_ms: int) -> list[str]:
+        client = self._scripts()[0]
+        return sorted(await client.zrangebyscore(switch_key("guards", account), now_ms - alive_ms + 1, "+inf"))
+
+    async def firings(self, account: str) -> dict[str, str]:
+        found = await self._scripts()[0].hgetall(switch_key("firings", account))
+        return {str(name): str(outcome) for name, outcome in found.items()}

@@ -283,16 +283,32 @@ _limits: dict[tuple[str, str], IpLimits] = {}
 _lock = threading.Lock()
 
 
+def store_for(store_url: str) -> SharedStore:
+    """This process's ``SharedStore`` for ``store_url`` (made on first use, then kept)."""
+    found = _stores.get(store_url)
+    if found is None:
+        with _lock:
+            found = _stores.setdefault(store_url, SharedStore(store_url))
+    return found
+
+
 def limits_for(store_url: str, key: str) -> IpLimits:
     """The limits of the IP named ``key`` in the store at ``store_url`` (made on first use, then kept)."""
     found = _limits.get((store_url, key))
     if found is None:
+        store = store_for(store_url)
         with _lock:
-            store = _stores.get(store_url)
-            if store is None:
-                store = _stores[store_url] = SharedStore(store_url)
             found = _limits.setdefault((store_url, key), IpLimits(key, store))
     return found
+
+
+def switch_stores(store_url: str) -> tuple[Any, Any]:
+    """(sync, asyncio or None) stores that keep the dead-man's switch at ``store_url``: the shared store's
+    clients, or this process's memory when the store is ``memory`` (or cannot be used at all)."""
+    store = store_for(store_url)
+    if store.disabled:
+        return LOCAL, None
+    return store.sync() or LOCAL, store.asynchronous()
 
 
 def forget_all() -> None:

@@ -35,6 +35,15 @@ CREATE TABLE IF NOT EXISTS ip_limits (
     carried INTEGER NOT NULL,
     floor INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS countdowns (
+    account TEXT NOT NULL, name TEXT NOT NULL, deadline_ms INTEGER NOT NULL, armed_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, name)
+);
+CREATE TABLE IF NOT EXISTS guards (account TEXT NOT NULL, guard TEXT NOT NULL, seen_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, guard));
+CREATE TABLE IF NOT EXISTS leases (account TEXT PRIMARY KEY, holder TEXT NOT NULL, until_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS firings (account TEXT NOT NULL, name TEXT NOT NULL, outcome TEXT NOT NULL,
+    PRIMARY KEY (account, name));
 """
 GATE = "SELECT gate_until, banned FROM ip_limits WHERE key = ?"
 SELECT = "SELECT gate_until, banned, window, reserved, in_flight, carried, floor FROM ip_limits WHERE key = ?"
@@ -112,6 +121,66 @@ class Store:
             raise
         finally:
             self._lock.release()
+
+    # -- the dead-man's switch (times in ms on Binance's clock)
+
+    def arm(self, account: str, name: str, deadline_ms: int, now_ms: int) -> None:
+        self._write("INSERT OR REPLACE INTO countdowns VALUES (?, ?, ?, ?)", (account, name, deadline_ms, now_ms))
+
+    def disarm(self, account: str, name: str, deadline_ms: int | None = None) -> None:
+        """Drop the countdown ``name`` (only if its deadline is still ``deadline_ms``, when given)."""
+        if deadline_ms is None:
+            self._write("DELETE FROM countdowns WHERE account = ? AND name = ?", (account, name))
+        else:
+            statement = "DELETE FROM countdowns WHERE account = ? AND name = ? AND deadline_ms = ?"
+            self._write(statement, (account, name, deadline_ms))
+
+    def countdowns(self, account: str) -> list[tuple[str, int, int]]:
+        statement = "SELECT name, deadline_ms, armed_ms FROM countdowns WHERE account = ? ORDER BY name"
+        return [(str(n), int(d), int(a)) for n, d, a in self._rows(statement, (account,))]
+
+    def beat(self, account: str, guard: str, now_ms: int) -> None:
+        self._write("INSERT OR REPLACE INTO guards VALUES (?, ?, ?)", (account, guard, now_ms))
+
+    def guards(self, account: str, now_ms: int, alive_ms: int) -> list[str]:
+        statement = "SELECT guard FROM guards WHERE account = ? AND seen_ms > ? ORDER BY guard"
+        return [str(row[0]) for row in self._rows(statement, (account, now_ms - alive_ms))]
+
+    def take_lease(self, account: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
+        """The account's firing lease for ``holder``: taken if free or expired, renewed if its own."""
+        statement = (
+            "INSERT INTO leases VALUES (:account, :holder, :until) ON CONFLICT (account) DO UPDATE"
+            " SET holder = :holder, until_ms = :until WHERE leases.holder = :holder OR leases.until_ms <= :now"
+        )
+        values = {"account": account, "holder": holder, "until": now_ms + ttl_ms, "now": now_ms}
+        return self._write(statement, values) == 1
+
+    def drop_lease(self, account: str, holder: str) -> None:
+        self._write("DELETE FROM leases WHERE account = ? AND holder = ?", (account, holder))
+
+    def record(self, account: str, name: str, outcome: str) -> None:
+        self._write("INSERT OR REPLACE INTO firings VALUES (?, ?, ?)", (account, name, outcome))
+
+    def firings(self, account: str) -> dict[str, str]:
+        rows = self._rows("SELECT name, outcome FROM firings WHERE account = ?", (account,))
+        return {str(name): str(outcome) for name, outcome in rows}
+
+    def _write(self, statement: str, values: Any) -> int:
+        """One statement, in its own transaction; the rows it changed."""
+        with self._locked():
+            try:
+                return int(self._connection().execute(statement, values).rowcount)
+            except BaseException:
+                self._drop()
+                raise
+
+    def _rows(self, statement: str, values: Any) -> list[Any]:
+        with self._locked():
+            try:
+                return self._connection().execute(statement, values).fetchall()
+            except BaseException:
+                self._drop()
+                raise
 
     def close(self) -> None:
         with self._locked():
