@@ -33,8 +33,22 @@ from papi_plugin.redaction import redact
 
 DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
 INTERNAL = 1
+INTERRUPTED = 130
+# The one table of exit codes: the help, the docs and the tests read it.
+EXIT_MEANINGS = {
+    DONE: "done",
+    INTERNAL: "internal error",
+    BAD_INPUT: "bad input",
+    AUTHENTICATION: "authentication",
+    RATE_LIMITED: "rate limited or banned",
+    UNAVAILABLE: "network or exchange unavailable after retries",
+    NOT_FLAT: "not flat after --confirm",
+    INTERRUPTED: "interrupted",
+}
+EXIT_CODES_TEXT = "Exit codes: " + ", ".join(f"{code} {meaning}" for code, meaning in EXIT_MEANINGS.items()) + "."
 
-# Most specific first: DDoSProtection and InvalidNonce are NetworkErrors, BadSymbol a BadRequest.
+# Most specific first: DDoSProtection, RateLimitExceeded (its sibling, not a subclass) and InvalidNonce
+# are NetworkErrors, BadSymbol a BadRequest.
 EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (NotFlat, NOT_FLAT),
     (CancelManyFailed, UNAVAILABLE),
@@ -42,7 +56,7 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (ccxt.BadRequest, BAD_INPUT),
     (ccxt.AuthenticationError, AUTHENTICATION),
     (ccxt.DDoSProtection, RATE_LIMITED),
-    (ccxt.NetworkError, UNAVAILABLE),
+    (ccxt.RateLimitExceeded, RATE_LIMITED),
     (ccxt.BaseError, UNAVAILABLE),
 )
 
@@ -105,9 +119,7 @@ def parser() -> argparse.ArgumentParser:
         prog="papi-cancel-all",
         description="Cancel every open order on Binance Portfolio Margin symbols: cross margin (OCO lists included),"
         " USD-M and COIN-M futures (conditional orders included).",
-        epilog="Keys come from BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file). "
-        "Exit codes: 0 done, 2 bad input, 3 authentication, 4 rate limited or banned, "
-        "5 network or exchange unavailable, 6 not flat after --confirm.",
+        epilog="Keys come from BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file). " + EXIT_CODES_TEXT,
     )
     p.add_argument(
         "symbols",
@@ -152,7 +164,7 @@ def market_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def exchange_for(args: argparse.Namespace, stderr: Output) -> Iterator[Any]:
+def exchange_for(args: argparse.Namespace, stderr: Output, program: str = "papi-cancel-all") -> Iterator[Any]:
     """A papi_plugin-extended ccxt binance: on the simulator with --demo, else on Binance."""
     if args.demo:
         from papi_plugin.simulator import Simulator
@@ -160,7 +172,7 @@ def exchange_for(args: argparse.Namespace, stderr: Output) -> Iterator[Any]:
         with Simulator() as sim:
             seed_demo(sim)
             stderr.line(
-                "papi-cancel-all: DEMO: a local simulator seeded with Binance's documented margin example orders"
+                f"{program}: DEMO: a local simulator seeded with Binance's documented margin example orders"
                 " and a USD-M and a COIN-M order (each with a conditional one); no real account is touched."
             )
             exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
@@ -304,7 +316,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return exit_code(error)
     except KeyboardInterrupt:
         err.line("papi-cancel-all: interrupted; some orders may have been canceled")
-        return 130
+        return INTERRUPTED
     except Exception as error:  # a bug: still one line, still no secret
         err.line(f"papi-cancel-all: internal error: {type(error).__name__}: {redact(str(error), secrets)}")
         return INTERNAL
