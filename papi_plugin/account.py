@@ -21,7 +21,7 @@ from papi_plugin.decisions import Call, Outcome, as_ccxt_error, many_outcome, on
 from papi_plugin.errors import Order
 from papi_plugin.flows import Flow
 from papi_plugin.kinds import CM, KINDS, MARGIN, UM, Kind
-from papi_plugin.markets import PORTFOLIO_CALL, margin_market, market_of_kind, portfolio_markets
+from papi_plugin.markets import PORTFOLIO_CALL, market_of_kind, market_or_id, portfolio_markets
 from papi_plugin.orders import open_orders
 from papi_plugin.params import symbol_argument, symbols_argument
 
@@ -40,7 +40,7 @@ def discovery_flow(exchange: Any, kind: Kind, call: Call) -> Flow[list[Target]]:
     """The symbols of ``kind`` with open orders, read with the cheapest requests Binance documents."""
     if kind is MARGIN:
         ids = yield from flows.discover(exchange, call.options)
-        return [Target(MARGIN, margin_market(exchange, market_id, PORTFOLIO_CALL)) for market_id in ids]
+        return [Target(MARGIN, market_or_id(exchange, market_id, MARGIN)) for market_id in ids]
     found = yield from futures_flows.discover(exchange, kind, call.options)
     return [Target(kind, market, known) for market, known in found]
 
@@ -54,19 +54,6 @@ def open_flow(exchange: Any, target: Target, call: Call) -> Flow[list[Order]]:
 
 def discovery_label(kind: Kind) -> str:
     return f"all {kind.title} symbols"
-
-
-def discovered(found: list[list[Target] | ccxt.BaseError]) -> tuple[list[Target], list[Outcome]]:
-    """The targets each kind's discovery found (in ``KINDS`` order), and the failure of any that failed:
-    those symbols are unknown, the others go on."""
-    targets: list[Target] = []
-    failed: list[Outcome] = []
-    for kind, result in zip(KINDS, found, strict=True):
-        if isinstance(result, ccxt.BaseError):
-            failed.append((discovery_label(kind), result))
-        else:
-            targets += result
-    return targets, failed
 
 
 class SyncAccount(SyncCanceller):
@@ -110,15 +97,19 @@ class SyncAccount(SyncCanceller):
         wanted = symbols_argument(symbols, name)
         call = self.begin(name, params)
         self.load_markets(call)
-        targets, failed = self.targets(wanted, call)
-        return many_outcome(failed + self.each(targets, lambda target: work(target, call)))
-
-    def targets(self, wanted: list[str] | None, call: Call) -> tuple[list[Target], list[Outcome]]:
-        """The given symbols' markets and kinds, or every symbol with open orders (each kind discovered at
-        once); and the kinds that could not be discovered."""
         if wanted is not None:
-            return [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, call.name)], []
-        return discovered(self.each(list(KINDS), lambda kind: self.discover(kind, call)))
+            targets = [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, call.name)]
+            return many_outcome(self.each(targets, lambda target: work(target, call)))
+        kinds = self.each(list(KINDS), lambda kind: self.kind_across(kind, call, work))
+        return many_outcome([outcome for outcomes in kinds for outcome in outcomes])
+
+    def kind_across(self, kind: Kind, call: Call, work: Callable[[Target, Call], Outcome]) -> list[Outcome]:
+        """One kind of the whole account on its own timeline: its discovery, then ``work`` on each of its
+        symbols; a kind that hangs or fails holds up no other (the call's deadline bounds them all)."""
+        found = self.discover(kind, call)
+        if isinstance(found, ccxt.BaseError):
+            return [(discovery_label(kind), found)]
+        return self.each(found, lambda target: work(target, call))
 
     def read_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
@@ -199,14 +190,20 @@ class AsyncAccount(AsyncCanceller):
         wanted = symbols_argument(symbols, name)
         call = self.begin(name, params)
         await self.load_markets(call)
-        targets, failed = await self.targets(wanted, call)
-        return many_outcome(failed + list(await asyncio.gather(*(work(target, call) for target in targets))))
-
-    async def targets(self, wanted: list[str] | None, call: Call) -> tuple[list[Target], list[Outcome]]:
-        """The async twin of ``SyncAccount.targets``."""
         if wanted is not None:
-            return [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, call.name)], []
-        return discovered(list(await asyncio.gather(*(self.discover(kind, call) for kind in KINDS))))
+            targets = [Target(kind, market) for kind, market in portfolio_markets(self.exchange, wanted, call.name)]
+            return many_outcome(list(await asyncio.gather(*(work(target, call) for target in targets))))
+        kinds = await asyncio.gather(*(self.kind_across(kind, call, work) for kind in KINDS))
+        return many_outcome([outcome for outcomes in kinds for outcome in outcomes])
+
+    async def kind_across(
+        self, kind: Kind, call: Call, work: Callable[[Target, Call], Awaitable[Outcome]]
+    ) -> list[Outcome]:
+        """The async twin of ``SyncAccount.kind_across``."""
+        found = await self.discover(kind, call)
+        if isinstance(found, ccxt.BaseError):
+            return [(discovery_label(kind), found)]
+        return list(await asyncio.gather(*(work(target, call) for target in found)))
 
     async def read_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]

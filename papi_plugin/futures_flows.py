@@ -17,7 +17,7 @@ from papi_plugin import transport
 from papi_plugin.errors import NotFlat, carrying_canceled
 from papi_plugin.flows import AHEAD_MS, Flow, ask, open_list
 from papi_plugin.kinds import CANCELED_STATUSES, Kind, Section
-from papi_plugin.markets import market_by_id
+from papi_plugin.markets import market_or_id
 from papi_plugin.orders import Order, futures_orders
 from papi_plugin.params import CallOptions
 from papi_plugin.reported import Key, order_key
@@ -205,13 +205,4 @@ def discover(
         for record in open_list((yield request), "orders"):
             if isinstance(record, dict) and isinstance(record.get("symbol"), str):
                 found.setdefault(record["symbol"], {}).setdefault(section, []).append(record)
-    targets = []
-    for market_id in sorted(found):
-        # A market listed after the markets were loaded is still canceled, under its Binance id.
-        market = market_by_id(exchange, market_id, kind) or {
-            **exchange.safe_market(None),
-            "id": market_id,
-            "symbol": market_id,
-        }
-        targets.append((market, found[market_id]))
-    return targets
+    return [(market_or_id(exchange, market_id, kind), found[market_id]) for market_id in sorted(found)]

@@ -88,6 +88,18 @@ def market_by_id(exchange: Any, market_id: str, kind: Kind) -> dict[str, Any] | 
     return next((m for m in candidates(exchange, market_id) if kind_of(m) is kind), None)
 
 
+def market_or_id(exchange: Any, market_id: str, kind: Kind) -> dict[str, Any]:
+    """The loaded market of ``kind`` with this Binance id; for one listed after the markets were loaded,
+    a market of Binance's id as given, so that its orders are still canceled (and reported under it)."""
+    found = market_by_id(exchange, market_id, kind)
+    if found is not None:
+        return found
+    listed_later = {**exchange.safe_market(None), "id": market_id, "symbol": market_id}
+    if kind is MARGIN:
+        listed_later.update(type=SPOT, spot=True, margin=True)
+    return listed_later
+
+
 def unified_symbol(exchange: Any, market_id: str) -> str:
     return exchange.safe_symbol(market_id, None, None, SPOT)  # type: ignore[no-any-return]
 

@@ -113,3 +113,41 @@ def test_the_dry_run_lists_what_would_be_canceled_and_cancels_nothing(
     assert not [r for r in sim.requests if r.method == "DELETE"]
     given = run.call(exchange.open_portfolio_orders, ["BTC/USDT:USDT"], {"conditional": False})
     assert ids(given) == {"BTC/USDT:USDT": ["8100"]}
+
+
+def test_a_margin_symbol_listed_after_the_markets_loaded_is_still_canceled(
+    sim: Simulator, sim_exchange: tuple[Any, Runner]
+) -> None:
+    exchange, run = sim_exchange
+    opened = seed(sim)
+    run.call(exchange.load_markets)
+    sim.margin_symbols["NEWUSDT"] = ("NEW", "USDT")  # listed since
+    new = sim.place("NEWUSDT", "BUY", "LIMIT", "1", "10")
+    result = ids(run.call(exchange.cancel_all_portfolio_orders))
+    assert result == {**opened, "NEWUSDT": [str(new.order_id)]}  # reported under Binance's id
+    assert not sim.open_orders()
+
+
+@pytest.mark.realtime
+def test_a_kind_whose_discovery_hangs_holds_up_no_other_kind(mode: str) -> None:
+    import time
+
+    import papi_plugin
+    from tests.conftest import binance
+
+    with Simulator() as sim:
+        run = Runner()
+        exchange = sim.attach(papi_plugin.extend(binance(mode, {"apiKey": sim.api_key, "secret": sim.secret})))
+        opened = seed(sim)
+        run.call(exchange.load_markets)
+        sim.inject("GET /papi/v1/cm/conditional/openOrders", Fault.delay(30))  # the COIN-M discovery hangs
+        started = time.monotonic()
+        with pytest.raises(CancelManyFailed) as raised:
+            run.call(exchange.cancel_all_portfolio_orders, None, {"maxElapsed": 1})
+        elapsed = time.monotonic() - started
+        run.close([exchange])
+    assert list(raised.value.errors) == ["all COIN-M futures symbols"]
+    assert isinstance(raised.value.errors["all COIN-M futures symbols"], ccxt.RequestTimeout)
+    # Margin and USD-M went on at once: canceled, and reported, while COIN-M hung.
+    assert ids(raised.value.canceled) == {s: o for s, o in opened.items() if not s.endswith(":BTC")}
+    assert elapsed < 1 + 1.0  # the deadline, and a loaded machine's scheduling
