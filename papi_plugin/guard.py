@@ -110,15 +110,15 @@ class Guard:
     def check(self) -> int:
         """Fire if a countdown is due and no other guard is firing it."""
         try:
-            due = self.due()
-            if not due or not self.store.take_lease(self.account, self.id, self.now_ms(), LEASE_MS):
+            if not self.due() or not self.store.take_lease(self.account, self.id, self.now_ms(), LEASE_MS):
                 return cli.DONE
+            due = self.due()  # again, holding the lease: another guard may have fired it a moment ago
         except Exception as error:
             log.warning("limits store %s failed (%s); still watching", shown(self.url), self.clean(error))
             return cli.DONE
         self.firing = True
         try:
-            return self.fire(due)
+            return self.fire(due) if due else cli.DONE
         finally:
             self.firing = False
             try:

@@ -29,6 +29,7 @@ class SeenRequest:
     status: int
     raw: str = ""
     api_key: str | None = None
+    at: float = 0.0  # when it arrived (the machine's clock, seconds)
 
 
 class SimulatedExchange:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -70,7 +71,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.request_line = (split.path, signed, params)
         kept = dict(params)
         # Counted before answering: a client that got its answer sees its request counted.
-        self.seen = seen = SeenRequest(self.command, split.path, kept, 0, raw_params, self.headers.get("X-MBX-APIKEY"))
+        api_key = self.headers.get("X-MBX-APIKEY")
+        self.seen = seen = SeenRequest(self.command, split.path, kept, 0, raw_params, api_key, time.time())
         sim.requests.append(seen)
         try:
             if sim.latency:

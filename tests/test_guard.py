@@ -1,0 +1,228 @@
+"""The dead-man's switch with real processes: a bot that arms and dies, papi-guard processes that watch,
+one simulator holding orders of every kind, and the limits store (SQLite by default, or Redis) between them.
+
+Real time is the point: a countdown runs on the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from papi_plugin.countdown import account_of
+from papi_plugin.limits import stores
+from papi_plugin.simulator import Fault, Simulator
+
+SECONDS = 20.0  # the longest any process here is waited for, on a loaded machine
+BOT = """
+import sys, time, asyncio
+import ccxt, ccxt.async_support
+import papi_plugin
+from papi_plugin.simulator import attach
+
+url, key, secret, store, mode, timeout, refresh, refresh_for = sys.argv[1:9]
+cls = ccxt.async_support.binance if mode == "async" else ccxt.binance
+exchange = attach(papi_plugin.extend(cls({"apiKey": key, "secret": secret})), url)
+exchange.options["cancelAllMarginOrders"]["limitsStore"] = store
+
+async def call(*args):
+    result = exchange.cancel_all_portfolio_orders_after(*args)
+    return (await result) if mode == "async" else result
+
+async def main():
+    armed = await call(int(timeout))
+    print("armed", armed["deadline"], flush=True)
+    if float(refresh) == 0:
+        time.sleep(3600)  # alive but silent, until killed
+    until = time.time() + float(refresh_for)
+    while time.time() < until:  # the bot's main loop pushes the deadline
+        time.sleep(float(refresh))
+        await call(int(timeout))
+    await call(0)
+    print("disarmed", flush=True)
+    if mode == "async":
+        await exchange.close()
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
+    """The default kind of store (SQLite, a file of the test's own), or Redis when the test asks for it."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return f"sqlite:///{tmp_path / 'limits.sqlite3'}"
+    return str(request.getfixturevalue("redis_url"))
+
+
+@pytest.fixture
+def account_sim() -> Iterator[Simulator]:
+    """A simulator holding orders of every kind: margin (an order and an OCO list), USD-M, COIN-M."""
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        sim.seed_futures_example()
+        yield sim
+
+
+def open_anywhere(sim: Simulator) -> int:
+    futures = [sim.open_futures(kind, conditional=c) for kind in ("um", "cm") for c in (False, True)]
+    return len(sim.open_orders()) + sum(len(orders) for orders in futures)
+
+
+class Processes:
+    """The test's bot and guard processes; every one is killed at the end."""
+
+    def __init__(self, sim: Simulator, store: str) -> None:
+        self.sim, self.store = sim, store
+        self.running: list[subprocess.Popen[str]] = []
+        self.environment = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")},
+            "BINANCE_API_KEY": sim.api_key,
+            "BINANCE_API_SECRET": sim.secret,
+        }
+
+    def guard(self) -> subprocess.Popen[str]:
+        command = [sys.executable, "-m", "papi_plugin.guard", "--base-url", self.sim.url, "--limits-store", self.store]
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.environment
+        )
+        self.running.append(process)
+        self.read_until(process, "watching")
+        return process
+
+    def bot(self, mode: str, timeout_ms: int, refresh: float = 0, refresh_for: float = 0) -> tuple[Any, int]:
+        """A bot that arms ``timeout_ms``; with ``refresh``, pushes it that often for ``refresh_for`` s, then
+        disarms and exits. Returns the process and the deadline it armed."""
+        command = [sys.executable, "-c", BOT, self.sim.url, self.sim.api_key, self.sim.secret, self.store, mode]
+        command += [str(timeout_ms), str(refresh), str(refresh_for)]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.running.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("armed"), process.stderr.read() if process.stderr else line
+        return process, int(line.split()[1])
+
+    @staticmethod
+    def read_until(process: subprocess.Popen[str], word: str) -> str:
+        assert process.stderr is not None
+        lines = []
+        while True:
+            line = process.stderr.readline()
+            lines.append(line)
+            if word in line:
+                return line
+            if not line:
+                raise AssertionError(f"no {word!r} from the process: {''.join(lines)[-2000:]}")
+
+    def firings(self) -> dict[str, dict[str, Any]]:
+        opened = stores.open_store(self.store)
+        try:
+            return {name: json.loads(text) for name, text in opened.firings(account_of(self.sim.api_key)).items()}
+        finally:
+            opened.close()
+
+    def wait_for_firing(self, outcome: str = "flat") -> dict[str, Any]:
+        deadline = time.monotonic() + SECONDS
+        while time.monotonic() < deadline:
+            fired = self.firings().get("default")
+            if fired is not None and fired["outcome"] == outcome:
+                return fired
+            time.sleep(0.05)
+        raise AssertionError(f"no {outcome} firing: {self.firings()}")
+
+    def stop(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                process.kill()
+            process.communicate(timeout=SECONDS)
+
+
+@pytest.fixture
+def processes(account_sim: Simulator, store: str) -> Iterator[Processes]:
+    started = Processes(account_sim, store)
+    yield started
+    started.stop()
+
+
+@pytest.mark.realtime
+@pytest.mark.parametrize(("store", "mode"), [("sqlite", "sync"), ("redis", "async")], indirect=["store"])
+def test_a_bot_killed_after_arming_is_flattened_within_a_second_of_its_deadline(
+    mode: str, processes: Processes, account_sim: Simulator
+) -> None:
+    processes.guard()
+    bot, deadline = processes.bot(mode, 2000)
+    bot.send_signal(signal.SIGKILL)
+    fired = processes.wait_for_firing()
+    assert open_anywhere(account_sim) == 0  # margin, USD-M and COIN-M, conditional orders included
+    assert fired["deadlines"] == {"default": deadline} and fired["orders"] == 7
+    assert 0 <= fired["fired"] - deadline <= 1000  # the guard fires within a second of the deadline
+    assert fired["finished"] - deadline <= 3000  # and the account is confirmed flat (loaded-machine slack)
+
+
+@pytest.mark.realtime
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_bot_that_keeps_refreshing_then_disarms_is_never_flattened(
+    mode: str, processes: Processes, account_sim: Simulator
+) -> None:
+    processes.guard()
+    bot, _ = processes.bot(mode, 800, refresh=0.2, refresh_for=1.6)  # 1.6 s: twice its timeout
+    out, _ = bot.communicate(timeout=SECONDS)
+    assert "disarmed" in out
+    time.sleep(1.0)  # past every deadline it ever armed
+    assert processes.firings() == {} and open_anywhere(account_sim) == 7
+
+
+@pytest.mark.realtime
+def test_a_guard_killed_and_restarted_mid_countdown_fires_on_time(
+    processes: Processes, account_sim: Simulator
+) -> None:
+    first = processes.guard()
+    bot, deadline = processes.bot("sync", 4000)
+    bot.send_signal(signal.SIGKILL)
+    first.send_signal(signal.SIGKILL)
+    processes.guard()  # a new guard: the countdown is in the store, not in the dead one
+    fired = processes.wait_for_firing()
+    assert open_anywhere(account_sim) == 0
+    assert 0 <= fired["fired"] - deadline <= 1000
+
+
+@pytest.mark.realtime
+def test_two_guards_fire_once(processes: Processes, account_sim: Simulator) -> None:
+    processes.guard()
+    processes.guard()
+    bot, _ = processes.bot("async", 1000)
+    bot.send_signal(signal.SIGKILL)
+    fired = processes.wait_for_firing()
+    time.sleep(0.5)  # time for a second firing, if there were one
+    assert open_anywhere(account_sim) == 0 and processes.firings()["default"] == fired
+    # One firing: one cancel pass and one fresh read, each discovering the margin orders once.
+    margin_reads = [r for r in account_sim.requests if r.path == "/papi/v1/margin/openOrders"]
+    discoveries = [r for r in margin_reads if "symbol" not in r.params]
+    assert len(discoveries) == 2
+
+
+@pytest.mark.realtime
+def test_a_guard_whose_flatten_meets_a_418_waits_the_ban_out_then_flattens(
+    processes: Processes, account_sim: Simulator
+) -> None:
+    ban = 2.0
+    account_sim.inject("GET /papi/v1/margin/openOrders", Fault.banned(ban))
+    processes.guard()
+    bot, _ = processes.bot("sync", 500)
+    bot.send_signal(signal.SIGKILL)
+    fired = processes.wait_for_firing()
+    assert open_anywhere(account_sim) == 0 and fired["attempts"] >= 2
+    banned_at = min(r.at for r in account_sim.requests if r.status == 418)
+    # Whatever was on its way when the 418 came may meet it too; nothing is sent after, until the ban ends.
+    during = [r for r in account_sim.requests if banned_at + 0.3 < r.at < banned_at + ban - 0.1]
+    assert during == []
+    assert all(r.status == 200 for r in account_sim.requests if r.at > banned_at + 0.3)
