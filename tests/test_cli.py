@@ -337,3 +337,19 @@ def test_a_ban_met_by_one_run_stops_the_next_run_before_it_sends(seeded_sim: Sim
     assert "IP banned until" in first.stderr and "not sent, the IP is banned" in second.stderr
     assert len(seeded_sim.requests) == sent  # the second run sent nothing, not even a market read
     assert_clean(Result(second.returncode, second.stdout, second.stderr))
+
+
+def test_an_exhausted_429_exits_4(cli: Cli, seeded_sim: Simulator) -> None:
+    seeded_sim.inject(CANCEL_ALL, *[Fault.rate_limited(1)] * 5)
+    result = cli("BTC/USDT", "--base-url", seeded_sim.url)
+    assert result.returncode == 4
+    assert "RateLimitExceeded" in result.stderr.splitlines()[-1]
+    assert_clean(result)
+
+
+def test_the_help_states_the_exit_codes_from_the_one_table() -> None:
+    from papi_plugin import cli as module
+
+    text = " ".join(module.parser().format_help().split())
+    for code, meaning in module.EXIT_MEANINGS.items():
+        assert f"{code} {meaning}" in text

@@ -226,3 +226,14 @@ def test_a_guard_whose_flatten_meets_a_418_waits_the_ban_out_then_flattens(
     during = [r for r in account_sim.requests if banned_at + 0.3 < r.at < banned_at + ban - 0.1]
     assert during == []
     assert all(r.status == 200 for r in account_sim.requests if r.at > banned_at + 0.3)
+
+
+@pytest.mark.realtime
+@pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_a_guard_stops_on_a_signal_with_the_clis_exit_codes(
+    signal_number: int, code: int, processes: Processes
+) -> None:
+    watching = processes.guard()
+    watching.send_signal(signal_number)
+    processes.read_until(watching, "stopped")
+    assert watching.wait(SECONDS) == code

@@ -1,0 +1,125 @@
+"""Arming the dead-man's switch from the bot, and papi-guard's one-shot and status reads, in this process."""
+
+from __future__ import annotations
+
+import io
+import json
+import pathlib
+from typing import Any
+
+import ccxt
+import pytest
+
+from papi_plugin import guard
+from papi_plugin.countdown import account_of
+from papi_plugin.limits import stores
+from papi_plugin.simulator import Simulator
+from tests.conftest import Runner
+from tests.fake_time import FakeTime
+
+
+def test_arming_returns_the_deadline_and_warns_when_no_guard_is_alive(
+    mode: str, sim_exchange: tuple[Any, Runner], fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    exchange, run = sim_exchange
+    armed = run.call(exchange.cancel_all_portfolio_orders_after, 5000)
+    assert armed == {
+        "name": "default",
+        "deadline": int(fake_time.clock() * 1000) + 5000,
+        "guards": [],
+        "lastFiring": None,
+    }
+    assert "no papi-guard of this account is alive" in caplog.text
+    assert exchange.has["cancelAllPortfolioOrdersAfter"]
+    disarmed = run.call(exchange.cancelAllPortfolioOrdersAfter, 0)
+    assert disarmed["deadline"] == 0
+
+
+def test_each_call_pushes_the_deadline_and_names_keep_countdowns_apart(
+    sim_exchange: tuple[Any, Runner], fake_time: FakeTime
+) -> None:
+    exchange, run = sim_exchange
+    first = run.call(exchange.cancel_all_portfolio_orders_after, 5000)
+    fake_time.sleep(2)
+    pushed = run.call(exchange.cancel_all_portfolio_orders_after, 5000)
+    other = run.call(exchange.cancel_all_portfolio_orders_after, 60_000, {"name": "grid-bot"})
+    assert pushed["deadline"] == first["deadline"] + 2000
+    store = stores.open_store(exchange.options["cancelAllMarginOrders"].get("limitsStore") or stores.configured(None))
+    countdowns = store.countdowns(account_of(exchange.apiKey))
+    assert [(name, deadline) for name, deadline, _ in countdowns] == [
+        ("default", pushed["deadline"]),
+        ("grid-bot", other["deadline"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("timeout", "params", "said"),
+    [
+        (-1, None, "timeout must be an integer"),
+        (1.5, None, "timeout must be an integer"),
+        (True, None, "timeout must be an integer"),
+        (None, None, "timeout must be an integer"),
+        (1000, {"name": ""}, "name must be"),
+        (1000, {"symbol": "BTC/USDT"}, "does not take the parameter 'symbol'"),
+        (1000, ["name"], "params must be a dict"),
+    ],
+)
+def test_bad_arguments_raise_bad_request_and_store_nothing(
+    timeout: Any, params: Any, said: str, sim_exchange: tuple[Any, Runner]
+) -> None:
+    exchange, run = sim_exchange
+    with pytest.raises(ccxt.BadRequest, match=said):
+        run.call(exchange.cancel_all_portfolio_orders_after, timeout, params)
+
+
+def test_the_key_is_never_stored_only_its_fingerprint(sim_exchange: tuple[Any, Runner], tmp_path: pathlib.Path) -> None:
+    exchange, run = sim_exchange
+    exchange.options["cancelAllMarginOrders"]["limitsStore"] = f"sqlite:///{tmp_path / 'switch.sqlite3'}"
+    run.call(exchange.cancel_all_portfolio_orders_after, 5000)
+    dumped = (tmp_path / "switch.sqlite3").read_bytes() + (tmp_path / "switch.sqlite3-wal").read_bytes()
+    assert exchange.apiKey.encode() not in dumped and exchange.secret.encode() not in dumped
+    assert account_of(exchange.apiKey).encode() in dumped
+
+
+def test_a_store_that_fails_means_the_countdown_is_not_armed(mode: str, sim_exchange: tuple[Any, Runner]) -> None:
+    exchange, run = sim_exchange
+    exchange.options["cancelAllMarginOrders"]["limitsStore"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    with pytest.raises(ccxt.ExchangeNotAvailable, match="the countdown is not armed"):
+        run.call(exchange.cancel_all_portfolio_orders_after, 5000)
+
+
+@pytest.mark.realtime
+def test_guard_once_fires_a_due_countdown_and_status_shows_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import ccxt as sync_ccxt
+
+    import papi_plugin
+
+    store = f"sqlite:///{tmp_path / 'switch.sqlite3'}"
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        sim.seed_futures_example()
+        monkeypatch.setenv("BINANCE_API_KEY", sim.api_key)
+        monkeypatch.setenv("BINANCE_API_SECRET", sim.secret)
+        bot = sim.attach(papi_plugin.extend(sync_ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+        bot.options["cancelAllMarginOrders"]["limitsStore"] = store
+        bot.cancel_all_portfolio_orders_after(1)  # due at once
+        args = ["--base-url", sim.url, "--limits-store", store]
+        nothing = guard.main([*args, "--once"], io.StringIO(), io.StringIO())
+        assert nothing == 0 and not sim.open_orders() and not sim.open_futures("um")
+        out = io.StringIO()
+        assert guard.main([*args, "--status", "--json"], out, io.StringIO()) == 0
+        status = json.loads(out.getvalue())
+        assert status["countdowns"] == [] and status["firings"]["default"]["outcome"] == "flat"
+        assert status["firings"]["default"]["orders"] == 7
+        text = io.StringIO()
+        guard.main([*args, "--status"], text, io.StringIO())
+        assert "no countdown armed" in text.getvalue() and "last firing of default: flat" in text.getvalue()
+        assert sim.api_key not in text.getvalue() + out.getvalue()
+
+
+def test_guard_without_keys_exits_2() -> None:
+    err = io.StringIO()
+    assert guard.main(["--once"], io.StringIO(), err) == 2
+    assert "BINANCE_API_KEY" in err.getvalue()
