@@ -74,6 +74,9 @@ def test_a_readme_block_runs_as_written(
         client = redis.Redis.from_url(redis_url)
         assert client.exists("papi_plugin:limits:egress-eu-1")
         client.close()
-    if "Simulator()" not in block:  # a block that runs its own simulator talks to that one
+    said = capsys.readouterr()
+    if "cancel_all_portfolio_orders_after" in block:  # the dead-man's switch: armed three times, then disarmed
+        assert said.out.count("deadline 1") == 3 and "guards alive: []" in said.out
+    elif "Simulator()" not in block:  # a block that runs its own simulator talks to that one
         assert bot_environment.seen("DELETE", "/papi/v1/margin/allOpenOrders"), "the block canceled nothing"
-    assert "Traceback" not in capsys.readouterr().err
+    assert "Traceback" not in said.err
