@@ -80,3 +80,15 @@ def test_a_readme_block_runs_as_written(
     elif "Simulator()" not in block:  # a block that runs its own simulator talks to that one
         assert bot_environment.seen("DELETE", "/papi/v1/margin/allOpenOrders"), "the block canceled nothing"
     assert "Traceback" not in said.err
+
+
+def test_the_readmes_systemd_unit_runs_the_installed_guard() -> None:
+    import configparser
+
+    [unit] = re.findall(r"```ini\n(.*?)```", README.read_text(), re.DOTALL)
+    parsed = configparser.ConfigParser(strict=False)
+    parsed.read_string(unit)
+    program = parsed["Service"]["ExecStart"].split()[0].rsplit("/", 1)[-1]
+    pyproject = (README.parent / "pyproject.toml").read_text()  # tomllib is 3.11+; the project runs on 3.10
+    assert program == "papi-guard" and f'{program} = "papi_plugin.guard:main"' in pyproject
+    assert parsed["Service"]["Restart"] == "always"
