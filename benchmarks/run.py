@@ -31,6 +31,7 @@ import ccxt
 import ccxt.async_support as accxt
 
 import papi_plugin
+from papi_plugin.countdown import account_of
 from papi_plugin.limits.stores import open_store
 from papi_plugin.orders import unified_orders
 from papi_plugin.simulator import DEMO_API_KEY, DEMO_SECRET, Simulator, point_at
@@ -720,6 +721,70 @@ def store_cost(stores: dict[str, str | None], requests: int) -> Row:
     )
 
 
+# ---- 11. the dead-man's switch: from a deadline to a flat account ---------------------------------------------
+
+
+def dead_mans_switch(rounds: int) -> Row:
+    """A guard process on the simulator 20 ms away; the whole account (10 margin, 10 USD-M, 5 COIN-M symbols)
+    flattened once a countdown passes. Against: the flatten alone (cancel with confirm, then a fresh read)."""
+    store = default_kind_of_store()
+    with simulator_process("--latency", "0.02", "--extra-symbols", "10") as url:
+        seeder = client(url, extended=False, rate_limit=False)
+        seeder.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+        seeder.load_markets()
+        margin_ids = [f"X{i:03d}USDT" for i in range(10)]
+        um_ids, cm_ids = [f"X{i:03d}USDT" for i in range(10)], [f"X{i:03d}USD_PERP" for i in range(5)]
+
+        def seed_all() -> None:
+            for market_id in margin_ids:
+                seed(seeder, market_id, plain=1, oco_lists=0)
+            seed_futures(seeder, um_ids, cm_ids)
+
+        bot = client(url, True, rate_limit=True, store=store)
+        bot.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+        bot.load_markets()
+        alone: list[float] = []
+        for _ in range(rounds):
+            seed_all()
+            started = time.perf_counter()
+            bot.cancel_all_portfolio_orders(None, {"confirm": True})
+            assert not any(bot.open_portfolio_orders().values())
+            alone.append(time.perf_counter() - started)
+        environment = {**os.environ, "BINANCE_API_KEY": DEMO_API_KEY, "BINANCE_API_SECRET": DEMO_SECRET}
+        command = [sys.executable, "-m", "papi_plugin.guard", "--base-url", url, "--limits-store", store]
+        guard = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=environment, cwd=tempfile.gettempdir())
+        late: list[float] = []
+        try:
+            assert guard.stderr is not None
+            while "watching" not in guard.stderr.readline():
+                pass
+            store_client = open_store(store)
+            account = account_of(DEMO_API_KEY)
+            for _ in range(rounds):
+                seed_all()
+                deadline = bot.cancel_all_portfolio_orders_after(1000)["deadline"]
+                while True:
+                    firing = store_client.firings(account).get("default")
+                    outcome = json.loads(firing) if firing else {}
+                    if outcome.get("outcome") == "flat" and outcome["deadlines"]["default"] == deadline:
+                        break
+                    time.sleep(0.02)
+                late.append((outcome["finished"] - deadline) / 1000)
+            store_client.close()
+        finally:
+            guard.terminate()
+            guard.communicate(timeout=30)
+    flatten, took = statistics.median(alone), statistics.median(late)
+    return Row(
+        "11. dead-man's switch: a deadline to a flat account (papi-guard, 10 margin, 10 USD-M, 5 COIN-M symbols,"
+        " 20 ms away) / 1 s + the flatten alone",
+        f"{took * 1000:.0f} ms after the deadline; the flatten alone {flatten * 1000:.0f} ms:"
+        f" ratio {took / (1 + flatten):.2f}",
+        "<= 1 (within 1 s + the flatten's own time)",
+        took <= 1 + flatten,
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="every row briefly; figures mean nothing")
@@ -739,6 +804,7 @@ def main() -> int:
         lambda: memory(10 if smoke else 200),
         lambda: whole_account(1 if smoke else 5),
         lambda: fleet_row(smoke),
+        lambda: dead_mans_switch(1 if smoke else 5),
     ]
     rows: list[Row] = []
     for measure in measures:
