@@ -35,7 +35,7 @@ from papi_plugin import cli
 from papi_plugin.binance_pm import canceller_of
 from papi_plugin.countdown import GUARD_ALIVE_MS, account_of
 from papi_plugin.errors import CancelManyFailed
-from papi_plugin.limits import limits_for, origin
+from papi_plugin.limits import limits_for, origin, stores
 from papi_plugin.limits.shared import switch_stores
 from papi_plugin.limits.stores import configured, shown
 from papi_plugin.params import OPTIONS_KEY, limits_options
@@ -292,6 +292,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             if args.demo and args.limits_store is None:
                 exchange.options[OPTIONS_KEY]["limitsStore"] = "memory"  # the demo's countdown stays in it
             guard = Guard(exchange, stop)
+            if stores.scheme(guard.url) == "memory" and not args.demo:
+                log.warning("the memory store is this process's own: no bot's countdown can reach it")
             if args.status:
                 status = guard.status()
                 if args.json:
