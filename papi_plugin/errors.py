@@ -6,6 +6,8 @@ from typing import Any
 
 import ccxt
 
+__all__ = ["CancelManyFailed", "NotFlat"]
+
 Order = dict[str, Any]
 
 
