@@ -1,12 +1,20 @@
-"""The futures reconciliation, without I/O: which history entries are the call's own cancels."""
+"""The futures flows stepped by hand, without I/O: which requests a cancel asks for, in which order, what it
+makes of made-up answers and thrown errors, and which history entries are the call's own cancels."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import ccxt
+import pytest
+
+from papi_plugin import futures_flows, transport
+from papi_plugin.errors import NotFlat
 from papi_plugin.futures_flows import canceled_in
 from papi_plugin.kinds import CM, UM
+from papi_plugin.params import call_options
 from papi_plugin.reported import order_key
+from papi_plugin.simulator.futures import FuturesOrder, Section
 
 SINCE = 1_700_000_000_000
 
@@ -77,3 +85,129 @@ def test_an_order_an_earlier_call_reported_is_not_taken_again(markets_binance: A
     reported = {order_key(section.history.path, "BTCUSDT", 3)}
     orders = canceled_in(markets_binance, market, section, {}, history, SINCE, reported)
     assert [o["id"] for o in orders] == ["6"]
+
+
+# ---- the whole futures cancel, stepped by hand with made-up answers ---------------------------------------
+
+DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
+
+
+def options(**params: Any) -> Any:
+    return call_options(None, params, "cancel_all_um_orders")
+
+
+def record(order_id: int, conditional: bool, status: str = "NEW", since: int = SINCE - 99_000) -> dict[str, Any]:
+    """A UM order (``conditional``: a UM algo order) as Binance reports it."""
+    kind = Section("um", conditional)
+    order = FuturesOrder(kind, "BTCUSDT", order_id, f"c{order_id}", "BUY", "STOP" if conditional else "LIMIT", "0.010",
+                         "60000", "59000" if conditional else None, time=since, update_time=since, status=status)
+    return order.report(history=status != "NEW")
+
+
+def step(flow: Any, answers: list[Any]) -> tuple[list[transport.Endpoint], Any]:
+    """Send ``answers`` in turn; the endpoints the flow asked for, and what it returned."""
+    asked = [next(flow).endpoint]
+    try:
+        for answer in answers:
+            asked.append(flow.send(answer).endpoint)
+    except StopIteration as done:
+        return asked, done.value
+    raise AssertionError(f"the flow asked for more: {asked}")
+
+
+def test_a_um_cancel_reads_cancels_conditional_first_then_reconciles(markets_binance: Any) -> None:
+    market = markets_binance.market("BTC/USDT:USDT")
+    flow = futures_flows.cancel_futures(markets_binance, market, UM, options(), SINCE)
+    asked, orders = step(
+        flow,
+        [
+            [record(8100, True)],  # open algo orders
+            [record(3100, False)],  # open orders
+            DONE,  # cancel the algo orders
+            DONE,  # cancel the orders
+            [record(8100, True, "CANCELED")],  # algo history
+            [record(3100, False, "CANCELED")],  # history
+        ],
+    )
+    assert asked == [
+        transport.UM_ALGO_OPEN_ORDERS,
+        transport.UM_OPEN_ORDERS,
+        transport.UM_ALGO_CANCEL_ALL,
+        transport.UM_CANCEL_ALL,
+        transport.UM_ALGO_ALL_ORDERS,
+        transport.UM_ALL_ORDERS,
+    ]
+    assert [(o["id"], o["clientOrderId"], o["conditional"]) for o in orders] == [
+        ("8100", "c8100", True),
+        ("3100", "c3100", False),
+    ]
+
+
+def test_orders_a_discovery_read_are_not_read_again(markets_binance: Any) -> None:
+    market = markets_binance.market("BTC/USDT:USDT")
+    known = {UM.conditional: [], UM.plain: [record(3100, False)]}
+    flow = futures_flows.cancel_futures(markets_binance, market, UM, options(), SINCE, known)
+    asked, orders = step(flow, [DONE, DONE, [], [record(3100, False, "CANCELED")]])
+    assert asked[0] == transport.UM_ALGO_CANCEL_ALL and [o["id"] for o in orders] == ["3100"]
+
+
+def test_conditional_false_leaves_the_algo_orders_alone(markets_binance: Any) -> None:
+    market = markets_binance.market("BTC/USDT:USDT")
+    flow = futures_flows.cancel_futures(markets_binance, market, UM, options(conditional=False), SINCE)
+    asked, _ = step(flow, [[record(3100, False)], DONE, [record(3100, False, "CANCELED")]])
+    assert asked == [transport.UM_OPEN_ORDERS, transport.UM_CANCEL_ALL, transport.UM_ALL_ORDERS]
+
+
+def test_confirm_cancels_again_while_orders_stay_open_then_raises_not_flat(markets_binance: Any) -> None:
+    market = markets_binance.market("BTC/USDT:USDT")
+    flow = futures_flows.cancel_futures(
+        markets_binance, market, UM, options(conditional=False, confirm=True, maxConfirmRounds=1), SINCE
+    )
+    runaway = record(3200, False, since=SINCE + 5)  # placed again and again behind the cancel
+    with pytest.raises(NotFlat) as raised:
+        step(
+            flow,
+            [
+                [record(3100, False)],  # open orders
+                DONE,
+                [runaway],  # the confirm read: still open
+                DONE,  # the one extra round
+                [runaway],  # still open: the rounds are spent
+                [runaway, record(3100, False, "CANCELED")],  # the history: reconciled all the same
+            ],
+        )
+    assert [o["id"] for o in raised.value.canceled] == ["3100"]
+    assert [r["orderId"] for r in raised.value.remaining_orders] == [3200]
+
+
+def test_a_failure_after_a_cancel_went_through_carries_what_it_canceled(markets_binance: Any) -> None:
+    market = markets_binance.market("BTC/USDT:USDT")
+    flow = futures_flows.cancel_futures(markets_binance, market, UM, options(conditional=False), SINCE)
+    next(flow)
+    flow.send([record(3100, False)])
+    flow.send(DONE)  # canceled; now the history read fails
+    with pytest.raises(ccxt.RequestTimeout) as raised:
+        flow.throw(ccxt.RequestTimeout("binance GET um/allOrders: no whole answer"))
+    assert [(o["id"], o["status"]) for o in raised.value.canceled] == [("3100", "canceled")]
+
+
+def test_an_answer_that_is_neither_code_200_nor_an_error_is_a_bad_response(markets_binance: Any) -> None:
+    market = markets_binance.market("BTC/USDT:USDT")
+    flow = futures_flows.cancel_futures(markets_binance, market, UM, options(conditional=False), SINCE)
+    next(flow)
+    flow.send([record(3100, False)])
+    with pytest.raises(ccxt.BadResponse, match="neither code 200"):
+        flow.send({"code": 500, "msg": "?"})
+
+
+def test_the_futures_discovery_reads_every_symbol_at_once_and_keeps_unknown_ones(markets_binance: Any) -> None:
+    flow = futures_flows.discover(markets_binance, UM, options())
+    first = next(flow)
+    assert (first.endpoint, first.params, first.weight) == (transport.UM_ALGO_OPEN_ORDERS, {}, 40)
+    assert flow.send([record(8100, True)]).endpoint == transport.UM_OPEN_ORDERS
+    listed_later = {**record(3300, False), "symbol": "NEWUSDT"}
+    with pytest.raises(StopIteration) as done:
+        flow.send([record(3100, False), listed_later])
+    found = {market["symbol"]: known for market, known in done.value.value}
+    assert list(found) == ["BTC/USDT:USDT", "NEWUSDT"]  # sorted by Binance's id; an unknown one by its id
+    assert [r["algoId"] for r in found["BTC/USDT:USDT"][UM.conditional]] == [8100]
