@@ -16,38 +16,22 @@ share one ``FakeTime``, so a retry's wait is recorded in ``fake_time.waits`` ins
 
 from __future__ import annotations
 
-import asyncio
 import os
 import pathlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import ccxt
-import ccxt.async_support as accxt
 import pytest
 
 import papi_plugin
 from papi_plugin import limits, reported
 from papi_plugin.limits.stores import ENVIRONMENT as LIMITS_STORE_VARIABLE
-from papi_plugin.simulator import Fault, Simulator
+from papi_plugin.simulator import Simulator
 from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
 from tests.fake_time import FakeTime, UseFakeTime
+from tests.helpers import CASSETTES, Runner, binance, simulator, vcr_settings
 from tests.redis_server import RedisServer
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASSETTES = os.path.join(ROOT, "cassettes")
-
-
-def vcr_settings() -> dict[str, Any]:
-    """The one VCR configuration: what is scrubbed before writing, and how requests match."""
-    return {
-        "filter_headers": [("X-MBX-APIKEY", "REDACTED")],
-        "filter_query_parameters": ["signature", "timestamp"],
-        "filter_post_data_parameters": ["signature", "timestamp"],
-        # Cassettes recorded from the simulator (any port) replay against Binance's real URLs.
-        "match_on": ["method", "path", "query"],
-        "decode_compressed_response": True,
-    }
 
 
 @pytest.fixture(scope="session")
@@ -60,17 +44,6 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     return os.path.join(CASSETTES, request.module.__name__.split(".")[-1])
 
 
-def scenario(
-    seed: bool = True,
-    faults: list[Fault | None] | None = None,
-    skew_ms: int = 0,
-    endpoint: str = CANCEL_ALL,
-    futures: bool = False,
-) -> Any:
-    """What the simulator plays when a cassette is recorded from it (ignored on replay)."""
-    return pytest.mark.scenario(seed=seed, faults=faults or [], skew_ms=skew_ms, endpoint=endpoint, futures=futures)
-
-
 def recording(request: pytest.FixtureRequest) -> bool:
     return request.config.getoption("--record-mode", "none") not in ("none", None)
 
@@ -81,15 +54,6 @@ def credentials() -> tuple[str, str, bool]:
     if key and secret:
         return key, secret, True
     return TEST_API_KEY, TEST_SECRET, False
-
-
-def binance(mode: str, config: dict[str, Any]) -> Any:
-    """A ccxt binance, sync or async; async ones close at once (ccxt waits 250 ms by default)."""
-    if mode == "async":
-        exchange = accxt.binance(config)
-        exchange.timeout_on_exit = 0
-        return exchange
-    return ccxt.binance(config)
 
 
 @pytest.fixture
@@ -128,13 +92,6 @@ def waits(fake_time: FakeTime | None) -> list[float]:
     return fake_time.waits
 
 
-def simulator(fake_time: FakeTime | None, **kwargs: Any) -> Simulator:
-    """A simulator (not started) whose limits and bans run on the test's clock."""
-    if fake_time is not None:
-        kwargs.setdefault("clock", fake_time.clock)
-    return Simulator(**kwargs)
-
-
 @pytest.fixture
 def recorded_binance(request: pytest.FixtureRequest, fake_time: FakeTime | None) -> Iterator[Callable[[str], Any]]:
     """Build a papi_plugin-extended binance ("sync" or "async") for a cassette test.
@@ -167,28 +124,6 @@ def recorded_binance(request: pytest.FixtureRequest, fake_time: FakeTime | None)
     yield build
     for sim in sims:
         sim.stop()
-
-
-class Runner:
-    """Runs a capability of a sync or async exchange from a plain test, one event loop per test."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-
-    def __call__(self, result: Any) -> Any:
-        if asyncio.iscoroutine(result):
-            return self.loop.run_until_complete(result)
-        return result
-
-    def call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ``function``; a coroutine's result is awaited, its exception re-raised here."""
-        return self(function(*args, **kwargs))
-
-    def close(self, exchanges: list[Any]) -> None:
-        for exchange in exchanges:
-            if isinstance(exchange, accxt.Exchange):
-                self.loop.run_until_complete(exchange.close())
-        self.loop.close()
 
 
 @pytest.fixture(params=["sync", "async"])

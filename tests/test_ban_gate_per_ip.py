@@ -9,9 +9,9 @@ import pytest
 
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance, simulator
 from tests.constants import CANCEL_ALL, CANCEL_ALL_PATH
 from tests.fake_time import FakeTime
+from tests.helpers import Runner, binance, simulator
 
 THREE_DAYS = 3 * 24 * 3600
 

@@ -13,8 +13,8 @@ import ccxt
 import pytest
 
 from papi_plugin.simulator import Fault
-from tests.conftest import Runner, scenario
 from tests.constants import DOCUMENTED, DOCUMENTED_IDS
+from tests.helpers import Runner, scenario
 
 DOCUMENTED_CLIENT_IDS = list(DOCUMENTED.values())
 

@@ -17,9 +17,9 @@ import pytest
 
 from papi_plugin.cli import main
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import simulator
 from tests.constants import CANCEL_ALL, DOCUMENTED, TEST_API_KEY, TEST_SECRET
 from tests.fake_time import FakeTime
+from tests.helpers import simulator
 
 
 @dataclass

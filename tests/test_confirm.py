@@ -12,7 +12,7 @@ import pytest
 import papi_plugin
 from papi_plugin.errors import NotFlat
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner
+from tests.helpers import Runner
 
 OPEN_ORDERS = "GET /papi/v1/margin/openOrders"
 

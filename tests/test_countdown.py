@@ -14,8 +14,8 @@ from papi_plugin import guard
 from papi_plugin.countdown import account_of
 from papi_plugin.limits import stores
 from papi_plugin.simulator import Simulator
-from tests.conftest import Runner
 from tests.fake_time import FakeTime
+from tests.helpers import Runner
 
 
 def test_arming_returns_the_deadline_and_warns_when_no_guard_is_alive(

@@ -14,8 +14,8 @@ import pytest
 import papi_plugin
 from papi_plugin.errors import CancelManyFailed
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance
 from tests.constants import CANCEL_ALL
+from tests.helpers import Runner, binance
 
 MARGIN = 1.0  # seconds past maxElapsed: a loaded 2-core machine's scheduling, not a budget
 

@@ -10,8 +10,8 @@ import pytest
 import papi_plugin
 from papi_plugin.errors import NotFlat
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance
 from tests.fake_time import FakeTime
+from tests.helpers import Runner, binance
 
 UM_CANCEL, UM_ALGO_CANCEL = "DELETE /papi/v1/um/allOpenOrders", "DELETE /papi/v1/um/algo/allOpenOrders"
 CM_CANCEL = "DELETE /papi/v1/cm/allOpenOrders"

@@ -12,8 +12,8 @@ import ccxt
 import pytest
 
 from papi_plugin.simulator import Fault
-from tests.conftest import Runner, scenario
 from tests.constants import ALL_MARKET_OPTIONS
+from tests.helpers import Runner, scenario
 
 # kind -> (call, symbol, plain cancel-all path, conditional cancel-all path, plain id, conditional id, client ids)
 KINDS = {

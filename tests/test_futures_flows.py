@@ -98,9 +98,11 @@ def options(**params: Any) -> Any:
 
 def record(order_id: int, conditional: bool, status: str = "NEW", since: int = SINCE - 99_000) -> dict[str, Any]:
     """A UM order (``conditional``: a UM algo order) as Binance reports it."""
-    kind = Section("um", conditional)
-    order = FuturesOrder(kind, "BTCUSDT", order_id, f"c{order_id}", "BUY", "STOP" if conditional else "LIMIT", "0.010",
-                         "60000", "59000" if conditional else None, time=since, update_time=since, status=status)
+    type_, trigger = ("STOP", "59000") if conditional else ("LIMIT", None)
+    order = FuturesOrder(Section("um", conditional), "BTCUSDT", order_id, f"c{order_id}", "BUY", type_, "1", "60000")
+    order.stop_price = trigger
+    order.time = order.update_time = since
+    order.status = status
     return order.report(history=status != "NEW")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import papi_plugin
 from papi_plugin.simulator import Simulator
-from tests.conftest import Runner
+from tests.helpers import Runner
 
 
 @pytest.fixture

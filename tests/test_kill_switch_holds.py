@@ -14,8 +14,8 @@ import pytest
 import papi_plugin
 from papi_plugin.errors import CancelManyFailed
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance
 from tests.constants import CANCEL_ALL, CANCEL_ALL_PATH, OPEN_ORDERS, TEST_API_KEY, TEST_SECRET
+from tests.helpers import Runner, binance
 from tests.test_many import seed_three_symbols
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "BNB/USDT"]

@@ -16,8 +16,8 @@ import pytest
 import papi_plugin
 from papi_plugin.limits.stores import ENVIRONMENT
 from papi_plugin.simulator import Simulator
-from tests.conftest import Runner, binance, simulator
 from tests.fake_time import FakeTime
+from tests.helpers import Runner, binance, simulator
 from tests.redis_server import RedisServer
 
 SYMBOLS = 20

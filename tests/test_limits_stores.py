@@ -202,7 +202,7 @@ def test_nothing_secret_goes_into_the_store(
     kind: str, mode: str, sim: Any, tmp_path: pathlib.Path, request: pytest.FixtureRequest
 ) -> None:
     import papi_plugin
-    from tests.conftest import Runner, binance
+    from tests.helpers import Runner, binance
 
     url = f"sqlite:///{tmp_path / 'limits.sqlite3'}" if kind == "sqlite" else request.getfixturevalue("redis_url")
     run = Runner()

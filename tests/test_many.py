@@ -12,9 +12,9 @@ import pytest
 import papi_plugin
 from papi_plugin.errors import CancelManyFailed
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance, simulator
 from tests.constants import CANCEL_ALL
 from tests.fake_time import FakeTime
+from tests.helpers import Runner, binance, simulator
 
 SYMBOLS = {"BTCUSDT": "BTC/USDT", "ETHUSDT": "ETH/USDT", "BNBUSDT": "BNB/USDT"}
 

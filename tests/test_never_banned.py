@@ -12,9 +12,9 @@ import pytest
 import papi_plugin
 from papi_plugin.error_table import Action, Answer, classify
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance, simulator
 from tests.constants import CANCEL_ALL, CANCEL_ALL_PATH
 from tests.fake_time import FakeTime
+from tests.helpers import Runner, binance, simulator
 
 NOW = 1_700_000_000.0
 

@@ -11,8 +11,8 @@ import pytest
 import papi_plugin
 from papi_plugin import binance_pm
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance
 from tests.constants import CANCEL_ALL
+from tests.helpers import Runner, binance
 
 
 def test_extend_returns_the_same_object_and_announces_the_capability() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from papi_plugin.errors import CancelManyFailed
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner
+from tests.helpers import Runner
 
 EVERY_KIND = {
     "BTC/USDT": ["11", "20", "21"],
@@ -133,7 +133,7 @@ def test_a_kind_whose_discovery_hangs_holds_up_no_other_kind(mode: str) -> None:
     import time
 
     import papi_plugin
-    from tests.conftest import binance
+    from tests.helpers import binance
 
     with Simulator() as sim:
         run = Runner()

@@ -12,8 +12,8 @@ import pytest
 import papi_plugin
 from papi_plugin.errors import CancelManyFailed
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance
 from tests.constants import TEST_API_KEY, TEST_SECRET
+from tests.helpers import Runner, binance
 from tests.test_secrets import SIGNED_VALUE
 
 MARGIN = 1.0  # seconds past maxElapsed: a loaded 2-core machine's scheduling, not a budget

@@ -11,8 +11,8 @@ import pytest
 
 import papi_plugin
 from papi_plugin.simulator import DEMO_API_KEY, DEMO_SECRET, Simulator
-from tests.conftest import simulator
 from tests.fake_time import FakeTime
+from tests.helpers import simulator
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 # Every Python block but the freqtrade strategy, which needs freqtrade itself.

@@ -12,8 +12,8 @@ import vcr
 
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import binance, vcr_settings
 from tests.constants import ALL_MARKET_OPTIONS, CANCEL_ALL, TEST_API_KEY, TEST_SECRET
+from tests.helpers import binance, vcr_settings
 
 SIGNED_VALUE = re.compile(r"signature=[0-9A-Za-z%+/=]+")
 

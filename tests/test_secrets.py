@@ -12,8 +12,8 @@ import ccxt
 import pytest
 
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import CASSETTES, Runner
 from tests.constants import CANCEL_ALL, TEST_API_KEY, TEST_SECRET
+from tests.helpers import CASSETTES, Runner
 
 SIGNED_VALUE = re.compile(r"signature=(?!\*\*\*)[0-9A-Za-z%+/=]+")
 

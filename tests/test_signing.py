@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance
 from tests.constants import CANCEL_ALL, TEST_SECRET
+from tests.helpers import Runner, binance
 
 
 def sent_cancels(sim: Simulator) -> list[tuple[str, str]]:

@@ -13,10 +13,10 @@ import pytest
 
 import papi_plugin
 from papi_plugin.simulator import Fault, Simulator
-from tests.conftest import Runner, binance, simulator
 from tests.constants import CANCEL_ALL, DOCUMENTED_IDS
 from tests.constants import CANCEL_ALL_PATH as DELETE_PATH
 from tests.fake_time import FakeTime
+from tests.helpers import Runner, binance, simulator
 
 # fault -> (error raised or None for success, DELETE requests the server saw)
 OUTCOMES: dict[str, tuple[Fault, type[Exception] | None, int]] = {
