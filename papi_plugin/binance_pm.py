@@ -15,7 +15,6 @@ import ccxt
 import pluggy
 
 from papi_plugin.account import AsyncAccount, SyncAccount
-from papi_plugin.canceller import AsyncCanceller, SyncCanceller
 from papi_plugin.hookspecs import hookimpl
 from papi_plugin.params import DEFAULT_BUDGET, OPTIONS_KEY
 from papi_plugin.transport import keep_answers
@@ -78,14 +77,3 @@ def canceller_of(exchange: Any) -> SyncAccount | AsyncAccount:
     if canceller is None:
         raise ccxt.NotSupported(f"{type(exchange).__name__} was not extended by papi_plugin.extend()")
     return canceller  # type: ignore[no-any-return]
-
-
-__all__ = [
-    "AsyncAccount",
-    "AsyncCanceller",
-    "SyncAccount",
-    "SyncCanceller",
-    "canceller_for",
-    "canceller_of",
-    "register_capabilities",
-]

@@ -30,6 +30,7 @@ from papi_plugin.errors import CancelManyFailed, NotFlat
 from papi_plugin.limits.stores import checked_url
 from papi_plugin.params import OPTIONS_KEY
 from papi_plugin.redaction import redact
+from papi_plugin.transport import point_at
 
 DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
 INTERNAL = 1
@@ -189,8 +190,6 @@ def exchange_for(args: argparse.Namespace, stderr: Output, program: str = "papi-
         )
     exchange = papi_plugin.extend(ccxt.binance({"apiKey": key, "secret": secret, "options": market_options(args)}))
     if args.base_url:
-        from papi_plugin.simulator import point_at
-
         point_at(exchange, args.base_url)
     yield with_limits_store(exchange, args)
 

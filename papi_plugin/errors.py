@@ -8,7 +8,7 @@ import ccxt
 
 __all__ = ["CancelManyFailed", "NotFlat"]
 
-Order = dict[str, Any]
+Order = dict[str, Any]  # a ccxt unified order (the one definition; the other modules import it from here)
 
 
 class NotFlat(ccxt.OperationFailed):  # type: ignore[misc]
@@ -19,9 +19,10 @@ class NotFlat(ccxt.OperationFailed):  # type: ignore[misc]
     ) -> None:
         order_ids = [order_id(o) for o in open_orders if isinstance(o, dict)]
         list_ids = [str(x.get("orderListId")) for x in open_lists if isinstance(x, dict)]
+        lists = f", open order lists [{', '.join(list_ids)}]" if list_ids else ""  # margin OCOs; futures have none
         super().__init__(
-            f"{symbol} is not flat after {rounds} extra cancel round(s): open orders [{', '.join(order_ids)}],"
-            f" open order lists [{', '.join(list_ids)}]; {len(canceled)} order(s) were canceled"
+            f"{symbol} is not flat after {rounds} extra cancel round(s): open orders [{', '.join(order_ids)}]{lists};"
+            f" {len(canceled)} order(s) were canceled"
         )
         self.symbol = symbol
         self.remaining_orders = open_orders

@@ -13,9 +13,9 @@ from typing import Any, NamedTuple, TypeVar
 import ccxt
 
 from papi_plugin import transport
-from papi_plugin.errors import NotFlat, carrying_canceled
+from papi_plugin.errors import NotFlat, Order, carrying_canceled
 from papi_plugin.markets import trading_spot_symbols
-from papi_plugin.orders import Order, recovered_orders, unified_orders
+from papi_plugin.orders import recovered_orders, unified_orders
 from papi_plugin.params import CallOptions
 from papi_plugin.reported import Key, order_key
 

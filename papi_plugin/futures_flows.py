@@ -14,15 +14,14 @@ from typing import Any
 import ccxt
 
 from papi_plugin import transport
-from papi_plugin.errors import NotFlat, carrying_canceled
-from papi_plugin.flows import AHEAD_MS, Flow, ask, open_list
+from papi_plugin.errors import NotFlat, Order, carrying_canceled
+from papi_plugin.flows import AHEAD_MS, ALL_SYMBOLS, Flow, ask, open_list
 from papi_plugin.kinds import CANCELED_STATUSES, Kind, Section
 from papi_plugin.markets import market_or_id
-from papi_plugin.orders import Order, futures_orders
+from papi_plugin.orders import futures_orders
 from papi_plugin.params import CallOptions
 from papi_plugin.reported import Key, order_key
 
-ALL_SYMBOLS = "all symbols"
 DONE_CODE = "200"
 
 

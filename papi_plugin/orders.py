@@ -13,9 +13,8 @@ from typing import Any
 
 import ccxt
 
+from papi_plugin.errors import Order
 from papi_plugin.kinds import Section
-
-Order = dict[str, Any]
 
 MALFORMED = (TypeError, ValueError, KeyError, AttributeError, ArithmeticError)  # what a malformed field raises
 # Keys of an order-list entry that are about its legs, not about the list.

@@ -12,9 +12,9 @@ import collections
 import threading
 from typing import Any
 
+from papi_plugin.errors import Order
 from papi_plugin.kinds import Kind
 
-Order = dict[str, Any]
 Key = tuple[str, str, str]  # (history endpoint's path, market id, order id)
 
 

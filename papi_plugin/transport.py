@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -163,3 +164,11 @@ def late(exchange: Any, endpoint: Endpoint, within: float) -> ccxt.BaseError:
     return ccxt.RequestTimeout(
         f"{exchange.id} {endpoint.method} {endpoint.path}: no whole answer within {within:.1f} s, the call's time left"
     )
+
+
+def point_at(exchange: Any, base_url: str) -> Any:
+    """Send every API of a ccxt ``binance`` to ``base_url`` (same paths), e.g. a simulator or a proxy."""
+    for name, url in list(exchange.urls["api"].items()):
+        if isinstance(url, str):
+            exchange.urls["api"][name] = base_url.rstrip("/") + urllib.parse.urlsplit(url).path
+    return exchange

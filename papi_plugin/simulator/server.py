@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -16,6 +15,7 @@ from papi_plugin.simulator.exchange import SimulatedExchange
 from papi_plugin.simulator.handler import RequestHandler, Server
 from papi_plugin.simulator.limits import BAN_AFTER_VIOLATIONS, BAN_SECONDS, WEIGHT_LIMIT_1M
 from papi_plugin.simulator.routes import INSTANCE_PATH
+from papi_plugin.transport import point_at
 
 POLL_SECONDS = 0.01  # how soon the server notices stop(): the standard library's default is 0.5 s
 # Public, made-up credentials for the stand-alone simulator; they guard nothing.
@@ -129,11 +129,3 @@ def instance_at(url: str) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return found if isinstance(found, str) else None
-
-
-def point_at(exchange: Any, base_url: str) -> Any:
-    """Send every API of a ccxt ``binance`` to ``base_url`` (same paths), e.g. a simulator or a proxy."""
-    for name, url in list(exchange.urls["api"].items()):
-        if isinstance(url, str):
-            exchange.urls["api"][name] = base_url.rstrip("/") + urllib.parse.urlsplit(url).path
-    return exchange
