@@ -3,8 +3,10 @@
     papi-cancel-all BTC/USDT --demo          # against a local simulator, no account needed
     BINANCE_API_KEY=... BINANCE_API_SECRET=... papi-cancel-all BTC/USDT --confirm
 
-Exit codes: 0 done, 2 bad input, 3 authentication, 4 rate limited or banned, 5 network or exchange
-unavailable after retries, 6 not flat after --confirm. Errors are one line on stderr, without secrets.
+Exit codes: 0 done, 1 internal error, 2 bad input, 3 authentication, 4 rate limited or banned, 5 network or
+exchange unavailable after retries, 6 not flat after --confirm, 130 interrupted. (The one table is
+``EXIT_MEANINGS``; a test holds this docstring, the help and the README to it.) Errors are one line on
+stderr, without secrets.
 """
 
 from __future__ import annotations

@@ -347,9 +347,30 @@ def test_an_exhausted_429_exits_4(cli: Cli, seeded_sim: Simulator) -> None:
     assert_clean(result)
 
 
-def test_the_help_states_the_exit_codes_from_the_one_table() -> None:
-    from papi_plugin import cli as module
+def test_the_help_the_docstring_and_the_readme_state_the_exit_codes_of_the_one_table() -> None:
+    import pathlib
 
-    text = " ".join(module.parser().format_help().split())
-    for code, meaning in module.EXIT_MEANINGS.items():
-        assert f"{code} {meaning}" in text
+    from papi_plugin import cli as module
+    from papi_plugin import guard
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for text in (module.parser().format_help(), guard.parser().format_help(), module.__doc__ or "", readme):
+        assert module.EXIT_CODES_TEXT in " ".join(text.split())
+
+
+@pytest.mark.realtime
+def test_ctrl_c_in_the_middle_of_a_cancel_exits_130(seeded_sim: Simulator) -> None:
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+    env.update(BINANCE_API_KEY=TEST_API_KEY, BINANCE_API_SECRET=TEST_SECRET)
+    seeded_sim.inject(CANCEL_ALL, Fault.delay(30))  # the cancel hangs
+    command = [sys.executable, "-m", "papi_plugin.cli", "BTC/USDT", "--base-url", seeded_sim.url]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not seeded_sim.seen("DELETE", "/papi/v1/margin/allOpenOrders") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130 and "interrupted; some orders may have been canceled" in stderr
