@@ -9,15 +9,15 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ccxt
 import pluggy
 
-from papi_plugin.account import AsyncAccount, SyncAccount
 from papi_plugin.hookspecs import hookimpl
-from papi_plugin.params import DEFAULT_BUDGET, OPTIONS_KEY
-from papi_plugin.transport import keep_answers
+
+if TYPE_CHECKING:
+    from papi_plugin.account import AsyncAccount, SyncAccount
 
 CAPABILITIES = (
     "cancel_all_margin_orders",
@@ -56,6 +56,11 @@ def register_capabilities(exchange: Any, hook: pluggy.HookRelay) -> dict[str, Ca
 
 def canceller_for(exchange: Any, hook: pluggy.HookRelay) -> SyncAccount | AsyncAccount:
     """The one canceller of this exchange object, made on first use."""
+    # The capabilities, their flows and the retry machinery load with the first extend(), not with the import.
+    from papi_plugin.account import AsyncAccount, SyncAccount
+    from papi_plugin.params import DEFAULT_BUDGET, OPTIONS_KEY
+    from papi_plugin.transport import keep_answers
+
     with _lock:
         existing = exchange.__dict__.get(ATTRIBUTE)
         if existing is not None:

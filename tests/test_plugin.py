@@ -26,7 +26,9 @@ def test_extend_returns_the_same_object_and_announces_the_capability() -> None:
 async def test_extend_works_on_async_binance() -> None:
     exchange = papi_plugin.extend(binance("async", {}))
     assert exchange.has["cancelAllMarginOrders"] is True
-    assert binance_pm.canceller_of(exchange).__class__ is binance_pm.AsyncAccount
+    from papi_plugin.account import AsyncAccount
+
+    assert binance_pm.canceller_of(exchange).__class__ is AsyncAccount
     await exchange.close()
 
 
@@ -132,3 +134,15 @@ def test_open_orders_take_their_list_from_the_lists_own_legs(sim: Simulator, sim
     assert {o["id"]: (o["orderList"] or {}).get("orderListId") for o in orders} == {"11": None, "20": 1929, "21": 1929}
     assert exchange.has["openMarginOrders"] and exchange.has["symbolsWithOpenOrders"]
     assert run.call(exchange.symbolsWithOpenOrders) == ["BTC/USDT"]
+
+
+def test_importing_the_package_loads_no_capability_until_the_first_extend() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ccxt, papi_plugin; before = 'papi_plugin.account' in sys.modules;"
+        " papi_plugin.extend(ccxt.binance()); print(before, 'papi_plugin.account' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["False", "True"]
