@@ -73,9 +73,7 @@ def fake_time(request: pytest.FixtureRequest) -> Iterator[FakeTime | None]:
 
 
 @pytest.fixture(autouse=True)
-def _isolated(
-    fake_time: FakeTime | None, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
+def _isolated(fake_time: FakeTime | None, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test runs on fake time unless marked ``realtime``, with a limits store of its own (the default
     kind, SQLite, in a fresh file), and leaves no IP's gate or budget behind (cassette tests all talk to
     papi.binance.com: one test's 418 must not close the next one's gate)."""

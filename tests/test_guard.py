@@ -182,9 +182,7 @@ def test_a_bot_that_keeps_refreshing_then_disarms_is_never_flattened(
 
 
 @pytest.mark.realtime
-def test_a_guard_killed_and_restarted_mid_countdown_fires_on_time(
-    processes: Processes, account_sim: Simulator
-) -> None:
+def test_a_guard_killed_and_restarted_mid_countdown_fires_on_time(processes: Processes, account_sim: Simulator) -> None:
     first = processes.guard()
     bot, deadline = processes.bot("sync", 4000)
     bot.send_signal(signal.SIGKILL)

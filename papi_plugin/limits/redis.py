@@ -153,9 +153,7 @@ def admission(answer: list[str]) -> Admission:
 
 def loaded(values: list[Any]) -> IpState:
     gate_until, banned, window, *counts = values
-    return IpState(
-        float(gate_until or 0), banned == "1", int(window or -1), *(int(value or 0) for value in counts)
-    )
+    return IpState(float(gate_until or 0), banned == "1", int(window or -1), *(int(value or 0) for value in counts))
 
 
 class Store:

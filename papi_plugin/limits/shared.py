@@ -103,12 +103,12 @@ class SharedStore:
                 return
             self._warned_at = now
         log.warning(
-                "papi_plugin: limits store %s failed (%s); going on with this process's own IP limits"
-                " (tried again in %.0f s; this warning at most once a minute)",
-                self.shown,
-                described(error),
-                RETRY_STORE_SECONDS,
-            )
+            "papi_plugin: limits store %s failed (%s); going on with this process's own IP limits"
+            " (tried again in %.0f s; this warning at most once a minute)",
+            self.shown,
+            described(error),
+            RETRY_STORE_SECONDS,
+        )
 
     def later(self, work: Callable[[Any], object] | threading.Event) -> None:
         """``work(store)`` on this store's writer thread: bookkeeping that no request needs to wait for.
