@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import ccxt
 import pluggy
-from tenacity import AsyncRetrying, Retrying
 
 from papi_plugin import flows, transport
+from papi_plugin.attempts import Failure, Tries
 from papi_plugin.decisions import (
     Call,
     Canceller,
@@ -38,7 +38,6 @@ from papi_plugin.kinds import MARGIN, Kind, Section
 from papi_plugin.markets import margin_market, margin_markets, unified_symbol
 from papi_plugin.orders import open_orders
 from papi_plugin.params import symbol_argument, symbols_argument
-from papi_plugin.retry_policy import Failure, Tries, replaying, retrying_kwargs
 
 CANCEL, MANY, OPEN, DISCOVER = (
     "cancel_all_margin_orders",
@@ -158,6 +157,10 @@ class SyncCanceller(Canceller):
             return self.attempt(request, call, tries)  # the first attempt goes straight out
         except Failure as failure:
             first = failure
+        from tenacity import Retrying  # only after a first failure: the happy path never loads tenacity
+
+        from papi_plugin.retry_policy import replaying, retrying_kwargs
+
         policy = retrying_kwargs(call.options.budget, call.deadline, tries, self.before_sleep(call, request))
         try:
             return Retrying(sleep=self.sleep, **policy)(replaying(first, self.attempt), request, call, tries)
@@ -304,6 +307,10 @@ class AsyncCanceller(Canceller):
             return await self.attempt(request, call, tries)  # the first attempt goes straight out
         except Failure as failure:
             first = failure
+        from tenacity import AsyncRetrying  # only after a first failure: the happy path never loads tenacity
+
+        from papi_plugin.retry_policy import replaying, retrying_kwargs
+
         policy = retrying_kwargs(call.options.budget, call.deadline, tries, self.before_sleep(call, request))
         retrying = AsyncRetrying(sleep=self.sleep, **policy)
         try:

@@ -13,13 +13,13 @@ import inspect
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import ccxt
 import pluggy
-from tenacity import RetryCallState
 
 from papi_plugin import flows, futures_flows, transport
+from papi_plugin.attempts import Deadline, Failure, Tries, exhausted
 from papi_plugin.countdown import GUARD_ALIVE_MS, account_of, armed, countdown_arguments, store_failed
 from papi_plugin.error_table import Action, Answer, classify, fate_unknown, header
 from papi_plugin.errors import CancelManyFailed, Order, canceled_before
@@ -34,8 +34,10 @@ from papi_plugin.observers import tell
 from papi_plugin.params import OPTIONS_KEY, CallOptions, LimitsOptions, call_options, limits_options
 from papi_plugin.redaction import protect_logger, redact
 from papi_plugin.reported import Reported, reported_for
-from papi_plugin.retry_policy import Deadline, Failure, Tries, exhausted, verdict_of
 from papi_plugin.transport import USED_WEIGHT_HEADER
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 log = logging.getLogger("papi_plugin")
 # ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
@@ -210,6 +212,8 @@ class Canceller:
 
     def before_sleep(self, call: Call, request: Request) -> Callable[[RetryCallState], None]:
         def before_the_wait(state: RetryCallState) -> None:
+            from papi_plugin.retry_policy import verdict_of  # loaded with tenacity, after a first failure
+
             verdict, delay = verdict_of(state), state.upcoming_sleep
             log.warning(
                 "attempt %d of %d failed, retrying in %.2f s: %s: %s",

@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 
 import ccxt
 
+from papi_plugin.attempts import Budget
 from papi_plugin.limits.state import WEIGHT_LIMIT, WINDOW_SECONDS
 from papi_plugin.limits.stores import checked_url
-from papi_plugin.retry_policy import Budget
 
 OPTIONS_KEY = "cancelAllMarginOrders"  # exchange.options[OPTIONS_KEY]: the defaults of every call
 MAX_RECV_WINDOW = 60000

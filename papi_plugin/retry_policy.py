@@ -9,70 +9,20 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
-import ccxt
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 from tenacity.wait import wait_exponential, wait_random
 
-from papi_plugin.error_table import Action, Verdict, retry_after_text
+from papi_plugin.attempts import Budget, Deadline, Failure, Tries
+from papi_plugin.error_table import Action, Verdict
 
 BACKOFF_INITIAL = 0.25  # seconds before the first retry of a transient failure
 BACKOFF_MAX = 4.0
 BACKOFF_JITTER = 0.25
 RATE_LIMIT_WAIT = 1.0  # seconds at least, after a 429 that did not say how long (Binance's always do)
 MAX_RESYNCS = 1  # -1021: re-sync the clock and retry once
-
-
-class Budget(NamedTuple):
-    max_attempts: int  # per request
-    max_elapsed: float  # seconds for the whole call: every request, wait and round of it
-    max_retry_after: float  # the longest Retry-After worth waiting for, seconds
-
-
-class Deadline:
-    """The end of one call's time budget, on the canceller's clock."""
-
-    def __init__(self, clock: Callable[[], float], seconds: float) -> None:
-        self.clock = clock
-        self.seconds = seconds
-        self.started = clock()
-        self.at = self.started + seconds
-        self.attempts = 0  # attempts started within the call
-
-    def start_attempt(self) -> bool:
-        """Count an attempt about to start; False past the deadline (but for the call's very first)."""
-        if self.attempts and self.left() <= 0:
-            return False
-        self.attempts += 1
-        return True
-
-    def left(self) -> float:
-        return self.at - self.clock()
-
-    def elapsed(self) -> float:
-        return self.clock() - self.started
-
-
-class Failure(Exception):
-    """One failed attempt, classified (internal: callers only ever see ``verdict.error``)."""
-
-    def __init__(self, verdict: Verdict) -> None:
-        super().__init__(str(verdict.error))
-        self.verdict = verdict
-
-
-class Tries:
-    """What one request has been through so far."""
-
-    __slots__ = ("attempts", "fate_unknown", "resync_due", "resyncs")
-
-    def __init__(self) -> None:
-        self.attempts = 0
-        self.resyncs = 0
-        self.resync_due = False
-        self.fate_unknown = False  # an attempt failed after the request may have been executed
 
 
 class stop_at_deadline(stop_base):
@@ -151,15 +101,3 @@ def replaying(failure: Failure, attempt: Callable[..., Any]) -> Callable[..., An
         return attempt(*args)
 
     return again
-
-
-def exhausted(verdict: Verdict, attempts: int, elapsed: float) -> ccxt.BaseError:
-    """The error a caller sees once retrying stops, saying how much of the budget was spent."""
-    if verdict.action is Action.RATE_LIMITED:
-        return ccxt.RateLimitExceeded(
-            f"{verdict.error}; retry after {retry_after_text(verdict.retry_after)}"
-            f" (gave up after {attempts} attempt(s) in {elapsed:.1f} s)"
-        )
-    if verdict.action in (Action.RETRY, Action.RESYNC_CLOCK) and attempts > 1:
-        return type(verdict.error)(f"{verdict.error} (gave up after {attempts} attempts in {elapsed:.1f} s)")
-    return verdict.error

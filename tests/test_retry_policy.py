@@ -6,17 +6,13 @@ import ccxt
 import pytest
 from tenacity import RetryCallState, Retrying
 
+from papi_plugin.attempts import Budget, Deadline, Failure, Tries, exhausted
 from papi_plugin.error_table import Action, Verdict
 from papi_plugin.retry_policy import (
     BACKOFF_INITIAL,
     BACKOFF_JITTER,
     MAX_RESYNCS,
     RATE_LIMIT_WAIT,
-    Budget,
-    Deadline,
-    Failure,
-    Tries,
-    exhausted,
     is_retryable,
     retrying_kwargs,
     stop_at_deadline,
