@@ -123,3 +123,24 @@ def test_guard_without_keys_exits_2() -> None:
     err = io.StringIO()
     assert guard.main(["--once"], io.StringIO(), err) == 2
     assert "BINANCE_API_KEY" in err.getvalue()
+
+
+@pytest.mark.realtime
+def test_guard_demo_fires_for_the_bot_that_stopped(caplog: pytest.LogCaptureFixture) -> None:
+    err = io.StringIO()
+    assert guard.main(["--demo"], io.StringIO(), err) == 0
+    said = err.getvalue()
+    assert "DEMO" in said and "passed its deadline" in said and "flat: 7 order(s) canceled on 3 symbol(s)" in said
+
+
+def test_a_guard_whose_store_fails_keeps_watching(sim: Simulator, caplog: pytest.LogCaptureFixture) -> None:
+    import ccxt as sync_ccxt
+
+    import papi_plugin
+
+    exchange = sim.attach(papi_plugin.extend(sync_ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+    exchange.options["cancelAllMarginOrders"]["limitsStore"] = "redis://127.0.0.1:1/0"  # nothing listens there
+    watcher = guard.Guard(exchange)
+    assert watcher.check() == 0  # nothing to fire, nothing raised
+    watcher.beat()
+    assert "limits store redis://127.0.0.1:1/0 failed" in caplog.text and "still watching" in caplog.text
