@@ -4,6 +4,7 @@ test's time, the VCR configuration and the cassettes' folder."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,22 @@ import pytest
 from papi_plugin.simulator import Fault, Simulator
 from tests.constants import CANCEL_ALL
 from tests.fake_time import FakeTime
+
+
+def in_ci() -> bool:
+    """True in CI (``$CI`` set, as ``.ci/run`` sets it): a missing test dependency fails there, never skips."""
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+def required(module: str, install: str) -> Any:
+    """``module`` imported; without it a developer's run skips the tests that need it and CI fails."""
+    if in_ci():
+        try:
+            return importlib.import_module(module)
+        except ImportError as error:
+            pytest.fail(f"{module} is missing ({error}); {install}")
+    return pytest.importorskip(module, reason=f"{module} is missing; {install}")
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASSETTES = os.path.join(ROOT, "cassettes")

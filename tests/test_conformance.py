@@ -12,10 +12,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from papi_plugin.simulator import Simulator
+from tests.helpers import required
 
-binance_client = pytest.importorskip("binance.client")
-official = pytest.importorskip("binance_sdk_derivatives_trading_portfolio_margin.derivatives_trading_portfolio_margin")
-common = pytest.importorskip("binance_common.configuration")
+EXTRAS = "pip install '.[test]'"
+binance_client = required("binance.client", EXTRAS)
+official = required("binance_sdk_derivatives_trading_portfolio_margin.derivatives_trading_portfolio_margin", EXTRAS)
+common = required("binance_common.configuration", EXTRAS)
 
 KEY_TYPES = ["hmac", "ed25519", "rsa"]
 
