@@ -93,54 +93,45 @@ class Store:
     def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
         index = state.window_of(now, window)
         values = {"key": key, "weight": weight, "limit": limit, "index": index, "now": now}
-        if self._fast(FAST_ACQUIRE, values):
+        if self._run(FAST_ACQUIRE, values) == 1:
             return Admission(0.0, state.OPEN, index)
         return self._change(key, lambda found: state.acquire(found, weight, limit, window, now))
 
     def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
         values = {"key": key, "weight": weight, "used": used, "index": state.window_of(now, window), "ticket": ticket}
-        if not self._fast(FAST_ANSWERED, values):
+        if self._run(FAST_ANSWERED, values) != 1:
             self._change(key, lambda found: state.answered(found, ticket, weight, used, window, now))
 
     def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
         self._change(key, lambda found: state.close_gate(found, until, banned, now))
 
     def gate(self, key: str) -> tuple[float, bool]:
-        row = self._read(GATE, key)
-        return (0.0, False) if row is None else (float(row[0]), bool(row[1]))
+        rows = self._rows(GATE, (key,))
+        return (float(rows[0][0]), bool(rows[0][1])) if rows else (0.0, False)
 
     def snapshot(self, key: str) -> IpState:
-        return loaded(self._read(SELECT, key))
-
-    def _read(self, statement: str, key: str) -> Any:
-        self._lock_or_fail()
-        try:
-            return self._connection().execute(statement, (key,)).fetchone()
-        except BaseException:
-            self._drop()
-            raise
-        finally:
-            self._lock.release()
+        rows = self._rows(SELECT, (key,))
+        return loaded(rows[0] if rows else None)
 
     # -- the dead-man's switch (times in ms on Binance's clock)
 
     def arm(self, account: str, name: str, deadline_ms: int, now_ms: int) -> None:
-        self._write("INSERT OR REPLACE INTO countdowns VALUES (?, ?, ?, ?)", (account, name, deadline_ms, now_ms))
+        self._run("INSERT OR REPLACE INTO countdowns VALUES (?, ?, ?, ?)", (account, name, deadline_ms, now_ms))
 
     def disarm(self, account: str, name: str, deadline_ms: int | None = None) -> None:
         """Drop the countdown ``name`` (only if its deadline is still ``deadline_ms``, when given)."""
         if deadline_ms is None:
-            self._write("DELETE FROM countdowns WHERE account = ? AND name = ?", (account, name))
+            self._run("DELETE FROM countdowns WHERE account = ? AND name = ?", (account, name))
         else:
             statement = "DELETE FROM countdowns WHERE account = ? AND name = ? AND deadline_ms = ?"
-            self._write(statement, (account, name, deadline_ms))
+            self._run(statement, (account, name, deadline_ms))
 
     def countdowns(self, account: str) -> list[tuple[str, int, int]]:
         statement = "SELECT name, deadline_ms, armed_ms FROM countdowns WHERE account = ? ORDER BY name"
         return [(str(n), int(d), int(a)) for n, d, a in self._rows(statement, (account,))]
 
     def beat(self, account: str, guard: str, now_ms: int) -> None:
-        self._write("INSERT OR REPLACE INTO guards VALUES (?, ?, ?)", (account, guard, now_ms))
+        self._run("INSERT OR REPLACE INTO guards VALUES (?, ?, ?)", (account, guard, now_ms))
 
     def guards(self, account: str, now_ms: int, alive_ms: int) -> list[str]:
         statement = "SELECT guard FROM guards WHERE account = ? AND seen_ms > ? ORDER BY guard"
@@ -153,31 +144,30 @@ class Store:
             " SET holder = :holder, until_ms = :until WHERE leases.holder = :holder OR leases.until_ms <= :now"
         )
         values = {"account": account, "holder": holder, "until": now_ms + ttl_ms, "now": now_ms}
-        return self._write(statement, values) == 1
+        return self._run(statement, values) == 1
 
     def drop_lease(self, account: str, holder: str) -> None:
-        self._write("DELETE FROM leases WHERE account = ? AND holder = ?", (account, holder))
+        self._run("DELETE FROM leases WHERE account = ? AND holder = ?", (account, holder))
 
     def record(self, account: str, name: str, outcome: str) -> None:
-        self._write("INSERT OR REPLACE INTO firings VALUES (?, ?, ?)", (account, name, outcome))
+        self._run("INSERT OR REPLACE INTO firings VALUES (?, ?, ?)", (account, name, outcome))
 
     def firings(self, account: str) -> dict[str, str]:
         rows = self._rows("SELECT name, outcome FROM firings WHERE account = ?", (account,))
         return {str(name): str(outcome) for name, outcome in rows}
 
-    def _write(self, statement: str, values: Any) -> int:
+    def _run(self, statement: str, values: Any) -> int:
         """One statement, in its own transaction; the rows it changed."""
-        with self._locked():
-            try:
-                return int(self._connection().execute(statement, values).rowcount)
-            except BaseException:
-                self._drop()
-                raise
+        return int(self._on_connection(lambda db: db.execute(statement, values).rowcount))
 
     def _rows(self, statement: str, values: Any) -> list[Any]:
+        return self._on_connection(lambda db: db.execute(statement, values).fetchall())
+
+    def _on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` on the connection, this process's turn at it; whatever fails, the next starts afresh."""
         with self._locked():
             try:
-                return self._connection().execute(statement, values).fetchall()
+                return work(self._connection())
             except BaseException:
                 self._drop()
                 raise
@@ -186,52 +176,37 @@ class Store:
         with self._locked():
             self._drop()
 
-    def _fast(self, statement: str, values: dict[str, object]) -> bool:
-        """Run one statement of the common case; False when it did not apply (the full rules must run)."""
-        self._lock_or_fail()
-        try:
-            return bool(self._connection().execute(statement, values).rowcount == 1)
-        except BaseException:
-            self._drop()
-            raise
-        finally:
-            self._lock.release()
-
-    def _lock_or_fail(self) -> None:
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
         """This process's turn at the connection; threads queued behind a locked file give up together."""
         if not self._lock.acquire(timeout=BUSY_SECONDS):
             raise sqlite3.OperationalError("database is locked (another thread of this process waits for it)")
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        self._lock_or_fail()
         try:
             yield
         finally:
             self._lock.release()
 
     def _change(self, key: str, change: Callable[[IpState], T]) -> T:
-        with self._locked():
+        """The full rules: read the IP's row, ``change`` it, write it back, in one ``BEGIN IMMEDIATE``."""
+
+        def transaction(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
             try:
-                db = self._connection()
-                db.execute("BEGIN IMMEDIATE")
-                try:
-                    row = db.execute(SELECT, (key,)).fetchone()
-                    found = loaded(row)
-                    result = change(found)
-                    if row is None:
-                        db.execute(INSERT, (key, *found.fields()))
-                    else:
-                        db.execute(UPDATE, (*found.fields(), key))
-                    db.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
+                row = db.execute(SELECT, (key,)).fetchone()
+                found = loaded(row)
+                result = change(found)
+                if row is None:
+                    db.execute(INSERT, (key, *found.fields()))
+                else:
+                    db.execute(UPDATE, (*found.fields(), key))
+                db.execute("COMMIT")
             except BaseException:
-                self._drop()  # whatever went wrong, the next change starts from a fresh connection
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 raise
             return result
+
+        return self._on_connection(transaction)
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is not None and (now := self.clock()) >= self._checked_at + CHECK_FILE_SECONDS:
