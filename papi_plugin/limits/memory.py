@@ -38,10 +38,7 @@ class Store:
     def reserve(self, key: str, weight: int, window: float, now: float) -> None:
         """Count ``weight`` as sent now, whatever the budget says (the shared store admitted it)."""
         with self._lock:
-            found = self._state(key)
-            state.roll(found, state.window_of(now, window))
-            found.reserved += weight
-            found.in_flight += weight
+            state.reserve(self._state(key), weight, window, now)
 
     def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
         with self._lock:

@@ -91,9 +91,15 @@ def acquire(state: IpState, weight: int, limit: int, window: float, now: float) 
     roll(state, window_of(now, window))
     if weight > 0 and weight > limit - (state.reserved + max(0, state.floor)):
         return Admission((state.window + 1) * window - now + ROLLOVER_GUARD, BUDGET, state.window)
+    return Admission(0.0, OPEN, reserve(state, weight, window, now))
+
+
+def reserve(state: IpState, weight: int, window: float, now: float) -> int:
+    """Count ``weight`` as sent now, in flight; the window's number (the ticket)."""
+    roll(state, window_of(now, window))
     state.reserved += weight
     state.in_flight += weight
-    return Admission(0.0, OPEN, state.window)
+    return state.window
 
 
 def answered(state: IpState, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
