@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 import redis.asyncio
@@ -227,59 +227,70 @@ class Store:
         self._client.close()
 
 
+class Connected(NamedTuple):
+    """An asyncio client and its scripts."""
+
+    client: Any
+    acquire: Any
+    answered: Any
+    close_gate: Any
+    disarm: Any
+
+
 class AsyncStore:
     """The asyncio twin of ``Store``: one client per event loop (redis-py's asyncio connections belong to one)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Connected] = weakref.WeakKeyDictionary()
 
-    def _scripts(self) -> Any:
+    def _for_loop(self) -> Connected:
+        """This event loop's client and scripts (made on first use in it)."""
         loop = asyncio.get_running_loop()
-        scripts = self._clients.get(loop)
-        if scripts is None:
+        connected = self._clients.get(loop)
+        if connected is None:
             retry = redis.asyncio.retry.Retry(NoBackoff(), 0)
             pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, retry=retry, **client_options())
             client = redis.asyncio.Redis(connection_pool=pool)
-            scripts = self._clients[loop] = (
+            connected = self._clients[loop] = Connected(
                 client,
                 client.register_script(ACQUIRE),
                 client.register_script(ANSWERED),
                 client.register_script(CLOSE_GATE),
                 client.register_script(DISARM),
             )
-        return scripts
+        return connected
 
     async def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
-        acquire = self._scripts()[1]
+        acquire = self._for_loop().acquire
         return admission(await acquire([PREFIX + key], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD]))
 
     async def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
         used_or_none = -1 if used is None else used
-        await self._scripts()[2]([PREFIX + key], [ticket, weight, used_or_none, repr(window), repr(now)])
+        await self._for_loop().answered([PREFIX + key], [ticket, weight, used_or_none, repr(window), repr(now)])
 
     async def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
-        await self._scripts()[3]([PREFIX + key], [repr(until), 1 if banned else 0, repr(now)])
+        await self._for_loop().close_gate([PREFIX + key], [repr(until), 1 if banned else 0, repr(now)])
 
     async def gate(self, key: str) -> tuple[float, bool]:
-        found = loaded(await self._scripts()[0].hmget(PREFIX + key, FIELDS))
+        found = loaded(await self._for_loop().client.hmget(PREFIX + key, FIELDS))
         return found.gate_until, found.banned
 
     # -- the dead-man's switch: what the bot's arming call needs
 
     async def arm(self, account: str, name: str, deadline_ms: int, now_ms: int) -> None:
-        client, key = self._scripts()[0], switch_key("countdowns", account)
+        client, key = self._for_loop().client, switch_key("countdowns", account)
         await client.hset(key, name, f"{deadline_ms} {now_ms}")
         await client.expire(key, KEEP_SECONDS)
 
     async def disarm(self, account: str, name: str, deadline_ms: int | None = None) -> None:
-        disarm = self._scripts()[4]
+        disarm = self._for_loop().disarm
         await disarm([switch_key("countdowns", account)], [name, "" if deadline_ms is None else deadline_ms])
 
     async def guards(self, account: str, now_ms: int, alive_ms: int) -> list[str]:
-        client = self._scripts()[0]
+        client = self._for_loop().client
         return sorted(await client.zrangebyscore(switch_key("guards", account), now_ms - alive_ms + 1, "+inf"))
 
     async def firings(self, account: str) -> dict[str, str]:
-        found = await self._scripts()[0].hgetall(switch_key("firings", account))
+        found = await self._for_loop().client.hgetall(switch_key("firings", account))
         return {str(name): str(outcome) for name, outcome in found.items()}
