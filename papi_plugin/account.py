@@ -16,7 +16,7 @@ import ccxt
 
 from papi_plugin import flows, futures_flows
 from papi_plugin.canceller import AsyncCanceller, Known, SyncCanceller
-from papi_plugin.countdown import GUARD_ALIVE_MS, account_of, armed, countdown_arguments, store_failed
+from papi_plugin.countdown import arm, arm_async
 from papi_plugin.decisions import Call, Outcome, as_ccxt_error, many_outcome, only_ccxt_errors
 from papi_plugin.errors import Order
 from papi_plugin.flows import Flow
@@ -87,7 +87,9 @@ class SyncAccount(SyncCanceller):
         """Arm the account's dead-man's switch: unless this is called again within ``timeout`` ms, the
         ``papi-guard`` watching the account flattens it; ``0`` disarms. ``params["name"]`` names the
         countdown (default ``"default"``). Returns ``{"name", "deadline" (ms), "guards", "lastFiring"}``."""
-        return self.arm_countdown(timeout, params)
+        countdown = self.countdown(timeout, params)
+        store, _, where = self.switch_stores()
+        return arm(store, countdown, where)
 
     def across(
         self, name: str, symbols: Any, params: Any, work: Callable[[Target, Call], Outcome]
@@ -162,26 +164,11 @@ class AsyncAccount(AsyncCanceller):
     @only_ccxt_errors
     async def cancel_all_portfolio_orders_after(self, timeout: Any = None, params: Any = None) -> dict[str, Any]:
         """The async twin of ``SyncAccount.cancel_all_portfolio_orders_after``."""
-        timeout_ms, name = countdown_arguments(timeout, params)
-        self.exchange.check_required_credentials()
-        _, asynchronous, shown = self.switch_stores()
+        countdown = self.countdown(timeout, params)
+        store, asynchronous, where = self.switch_stores()
         if asynchronous is None:  # memory or SQLite: their calls take microseconds
-            return self.arm_countdown(timeout, params)
-        account, now_ms = account_of(self.exchange.apiKey), int(self.server_clock() * 1000)
-        deadline = now_ms + timeout_ms if timeout_ms else 0
-        problem = None
-        try:
-            if deadline:
-                await asynchronous.arm(account, name, deadline, now_ms)
-            else:
-                await asynchronous.disarm(account, name)
-            guards = await asynchronous.guards(account, now_ms, GUARD_ALIVE_MS)
-            firings = await asynchronous.firings(account)
-        except Exception as error:
-            problem = store_failed(shown, error)
-        if problem is not None:
-            raise problem  # outside the handler: nothing chained
-        return armed(name, deadline, guards, firings)
+            return arm(store, countdown, where)
+        return await arm_async(asynchronous, countdown, where)
 
     async def across(
         self, name: str, symbols: Any, params: Any, work: Callable[[Target, Call], Awaitable[Outcome]]

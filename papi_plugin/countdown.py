@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 
 import ccxt
 
+from papi_plugin.limits.shared import described
 from papi_plugin.params import echo
 
 log = logging.getLogger("papi_plugin")
@@ -51,6 +52,50 @@ def countdown_arguments(timeout: Any, params: Any) -> tuple[int, str]:
     return timeout, name
 
 
+class Countdown(NamedTuple):
+    """One arming call, checked: the countdown's name, the account's fingerprint, now and the deadline (ms on
+    Binance's clock; deadline 0 disarms)."""
+
+    name: str
+    account: str
+    now_ms: int
+    deadline_ms: int
+
+
+def arm(store: Any, countdown: Countdown, where: str) -> dict[str, Any]:
+    """Store ``countdown`` in a sync store (memory, SQLite, Redis); what the arming call returns."""
+    problem = None
+    try:
+        if countdown.deadline_ms:
+            store.arm(countdown.account, countdown.name, countdown.deadline_ms, countdown.now_ms)
+        else:
+            store.disarm(countdown.account, countdown.name)
+        guards = store.guards(countdown.account, countdown.now_ms, GUARD_ALIVE_MS)
+        firings = store.firings(countdown.account)
+    except Exception as error:
+        problem = store_failed(where, error)
+    if problem is not None:
+        raise problem  # outside the handler: nothing chained
+    return armed(countdown.name, countdown.deadline_ms, guards, firings)
+
+
+async def arm_async(store: Any, countdown: Countdown, where: str) -> dict[str, Any]:
+    """The async twin of ``arm``, for an asyncio store (Redis)."""
+    problem = None
+    try:
+        if countdown.deadline_ms:
+            await store.arm(countdown.account, countdown.name, countdown.deadline_ms, countdown.now_ms)
+        else:
+            await store.disarm(countdown.account, countdown.name)
+        guards = await store.guards(countdown.account, countdown.now_ms, GUARD_ALIVE_MS)
+        firings = await store.firings(countdown.account)
+    except Exception as error:
+        problem = store_failed(where, error)
+    if problem is not None:
+        raise problem  # outside the handler: nothing chained
+    return armed(countdown.name, countdown.deadline_ms, guards, firings)
+
+
 def armed(name: str, deadline_ms: int, guards: list[str], firings: dict[str, str]) -> dict[str, Any]:
     """What the arming call returns; a WARNING when no guard would act on it."""
     if deadline_ms and not guards:
@@ -64,8 +109,6 @@ def armed(name: str, deadline_ms: int, guards: list[str], firings: dict[str, str
 
 def store_failed(store: str, error: BaseException) -> ccxt.BaseError:
     """A countdown that could not be stored is not armed: the caller must hear it."""
-    from papi_plugin.limits.shared import described
-
     return ccxt.ExchangeNotAvailable(
         f"binance {CALL}(): the limits store {store} failed ({described(error)}): the countdown is not armed"
     )

@@ -20,7 +20,7 @@ import pluggy
 
 from papi_plugin import flows, futures_flows, transport
 from papi_plugin.attempts import Deadline, Failure, Tries, exhausted
-from papi_plugin.countdown import GUARD_ALIVE_MS, account_of, armed, countdown_arguments, store_failed
+from papi_plugin.countdown import Countdown, account_of, countdown_arguments
 from papi_plugin.error_table import Action, Answer, classify, fate_unknown, header
 from papi_plugin.errors import CancelManyFailed, Order, canceled_before
 from papi_plugin.flows import Flow, LostAnswer, Request
@@ -81,15 +81,24 @@ class Canceller:
     def begin(self, name: str, params: Any) -> Call:
         """Check everything that needs no request."""
         options, pacing = self.checked(name, params)
-        url = self.exchange.urls["api"]["papi"]
-        papi = self._origins.get(url) or self._origins.setdefault(url, origin(str(url)))
-        limits = limits_for(configured(pacing.store), pacing.key or papi)
+        papi = self.papi_origin()
+        limits = self.ip_limits(pacing)
         self.exchange.check_required_credentials()
         if self._protected != (self.exchange.apiKey, self.exchange.secret):
             self.protect_logs()
         started_ms = int(self.server_clock() * 1000)
         deadline = Deadline(self.clock, options.budget.max_elapsed)
         return Call(name, options, deadline, limits, pacing, reported_for(papi), started_ms)
+
+    def papi_origin(self) -> str:
+        url = self.exchange.urls["api"]["papi"]
+        return self._origins.get(url) or self._origins.setdefault(url, origin(str(url)))
+
+    def ip_limits(self, pacing: LimitsOptions | None = None) -> IpLimits:
+        """The gate and budget of this exchange's IP: ``limitsKey``, else its papi origin, in its store."""
+        if pacing is None:
+            pacing = limits_options(self.exchange.options.get(OPTIONS_KEY))
+        return limits_for(configured(pacing.store), pacing.key or self.papi_origin())
 
     def checked(self, name: str, params: Any) -> tuple[CallOptions, LimitsOptions]:
         """The call's options and the limits options, checked once for each change of them."""
@@ -111,25 +120,12 @@ class Canceller:
         sync, asynchronous = switch_stores(url)
         return sync, asynchronous, shown(url)
 
-    def arm_countdown(self, timeout: Any, params: Any) -> dict[str, Any]:
-        """``cancel_all_portfolio_orders_after`` through the sync store (see ``countdown.py``)."""
+    def countdown(self, timeout: Any, params: Any) -> Countdown:
+        """A ``cancel_all_portfolio_orders_after`` call, checked, on Binance's clock (``countdown.py``)."""
         timeout_ms, name = countdown_arguments(timeout, params)
         self.exchange.check_required_credentials()
-        store, _, where = self.switch_stores()
-        account, now_ms = account_of(self.exchange.apiKey), int(self.server_clock() * 1000)
-        deadline = now_ms + timeout_ms if timeout_ms else 0
-        problem = None
-        try:
-            if deadline:
-                store.arm(account, name, deadline, now_ms)
-            else:
-                store.disarm(account, name)
-            guards, firings = store.guards(account, now_ms, GUARD_ALIVE_MS), store.firings(account)
-        except Exception as error:
-            problem = store_failed(where, error)
-        if problem is not None:
-            raise problem  # outside the handler: nothing chained
-        return armed(name, deadline, guards, firings)
+        now_ms = int(self.server_clock() * 1000)
+        return Countdown(name, account_of(self.exchange.apiKey), now_ms, now_ms + timeout_ms if timeout_ms else 0)
 
     def gate_first(self, call: Call) -> bool:
         """Whether the call must read the IP's gate before anything else: when markets are to be loaded, and for

@@ -16,6 +16,7 @@ each firing's outcome in the store and logs one line per event.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import os
@@ -35,7 +36,7 @@ from papi_plugin import cli
 from papi_plugin.binance_pm import canceller_of
 from papi_plugin.countdown import GUARD_ALIVE_MS, account_of
 from papi_plugin.errors import CancelManyFailed
-from papi_plugin.limits import limits_for, origin, stores
+from papi_plugin.limits import stores
 from papi_plugin.limits.shared import switch_stores
 from papi_plugin.limits.stores import configured, shown
 from papi_plugin.params import OPTIONS_KEY, limits_options
@@ -135,7 +136,7 @@ class Guard:
         late = fired - min(deadline for _, deadline in due)
         log.info("countdown %s passed its deadline %d ms ago: flattening the account", names, late)
         canceled: dict[str, int] = {}
-        for attempt in range(1, sys.maxsize):
+        for attempt in itertools.count(1):
             code, problem = self.flatten(canceled)
             outcome = {
                 "guard": self.id,
@@ -166,7 +167,7 @@ class Guard:
                 self.record(due, {**outcome, "outcome": "stopped"})
                 log.warning("stopped before the account was flat")
                 return code
-        return cli.DONE  # pragma: no cover - the loop above returns
+        raise AssertionError("unreachable")  # itertools.count never ends
 
     def flatten(self, canceled: dict[str, int]) -> tuple[int, str | None]:
         """One pass: cancel everything (with confirm), then read what is still open. (exit code, problem)."""
@@ -190,10 +191,9 @@ class Guard:
 
     def wait_before_retry(self, attempt: int) -> float:
         """Until the IP's ban ends, if one runs (the plugin never sends into it); else a growing pause."""
-        options = limits_options(self.exchange.options.get(OPTIONS_KEY))
-        key = options.key or origin(str(self.exchange.urls["api"]["papi"]))
-        now = canceller_of(self.exchange).server_clock()
-        until, banned = limits_for(self.url, key).gate(now)
+        canceller = canceller_of(self.exchange)
+        now = canceller.server_clock()
+        until, banned = canceller.ip_limits().gate(now)
         if banned and until > now:
             return until - now + 0.05  # the moment it ends, and not before
         return max(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS)) - 1], until - now)
