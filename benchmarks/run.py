@@ -571,21 +571,31 @@ def seed_futures(seeder: Any, um_ids: list[str], cm_ids: list[str]) -> None:
         seeder.papiPostCmConditionalOrder({**order, "strategyType": "STOP", "stopPrice": "11"})
 
 
+MARGIN_IDS = [f"X{i:03d}USDT" for i in range(10)]
+UM_IDS, CM_IDS = [f"X{i:03d}USDT" for i in range(10)], [f"X{i:03d}USD_PERP" for i in range(5)]
+
+
+def account_seeder(url: str) -> tuple[Any, Callable[[], None]]:
+    """A plain ccxt client on the simulator at ``url`` (markets of every kind loaded), and what opens the
+    account of rows 9 and 11: one order on each margin symbol, a plain and a conditional one on each futures one."""
+    seeder = client(url, extended=False, rate_limit=False)
+    seeder.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+    seeder.load_markets()
+
+    def seed_all() -> None:
+        for market_id in MARGIN_IDS:
+            seed(seeder, market_id, plain=1, oco_lists=0)
+        seed_futures(seeder, UM_IDS, CM_IDS)
+
+    return seeder, seed_all
+
+
 def whole_account(rounds: int) -> Row:
     with simulator_process("--latency", "0.02", "--extra-symbols", "10") as url:
-        seeder = client(url, extended=False, rate_limit=False)
-        seeder.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
-        seeder.load_markets()
-        margin_ids = [f"X{i:03d}USDT" for i in range(10)]
-        um_ids, cm_ids = [f"X{i:03d}USDT" for i in range(10)], [f"X{i:03d}USD_PERP" for i in range(5)]
-        margin = [m["symbol"] for i in margin_ids for m in seeder.markets_by_id[i] if m["spot"]]
-        futures = [m["symbol"] for i in um_ids + cm_ids for m in seeder.markets_by_id[i] if m["contract"]]
+        seeder, seed_all = account_seeder(url)
+        margin = [m["symbol"] for i in MARGIN_IDS for m in seeder.markets_by_id[i] if m["spot"]]
+        futures = [m["symbol"] for i in UM_IDS + CM_IDS for m in seeder.markets_by_id[i] if m["contract"]]
         orders_n = len(margin) + 2 * len(futures)
-
-        def seed_all() -> None:
-            for market_id in margin_ids:
-                seed(seeder, market_id, plain=1, oco_lists=0)
-            seed_futures(seeder, um_ids, cm_ids)
 
         def ccxt_loop(exchange: Any) -> int:
             canceled = 0
@@ -738,16 +748,7 @@ def dead_mans_switch(rounds: int) -> Row:
     flattened once a countdown passes. Against: the flatten alone (cancel with confirm, then a fresh read)."""
     store = default_kind_of_store()
     with simulator_process("--latency", "0.02", "--extra-symbols", "10") as url:
-        seeder = client(url, extended=False, rate_limit=False)
-        seeder.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
-        seeder.load_markets()
-        margin_ids = [f"X{i:03d}USDT" for i in range(10)]
-        um_ids, cm_ids = [f"X{i:03d}USDT" for i in range(10)], [f"X{i:03d}USD_PERP" for i in range(5)]
-
-        def seed_all() -> None:
-            for market_id in margin_ids:
-                seed(seeder, market_id, plain=1, oco_lists=0)
-            seed_futures(seeder, um_ids, cm_ids)
+        _, seed_all = account_seeder(url)
 
         bot = client(url, True, rate_limit=True, store=store)
         bot.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
