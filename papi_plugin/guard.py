@@ -36,10 +36,7 @@ from papi_plugin import cli
 from papi_plugin.binance_pm import canceller_of
 from papi_plugin.countdown import GUARD_ALIVE_MS, account_of
 from papi_plugin.errors import CancelManyFailed
-from papi_plugin.limits import stores
-from papi_plugin.limits.shared import switch_stores
-from papi_plugin.limits.stores import configured, shown
-from papi_plugin.params import OPTIONS_KEY, limits_options
+from papi_plugin.params import OPTIONS_KEY
 from papi_plugin.redaction import redact
 
 log = logging.getLogger("papi_plugin.guard")
@@ -63,8 +60,7 @@ class Guard:
         self.stop = stop or threading.Event()
         self.id = name or guard_id()
         self.account = account_of(exchange.apiKey)
-        self.url = configured(limits_options(exchange.options.get(OPTIONS_KEY)).store)
-        self.store, _ = switch_stores(self.url)
+        self.store, _, self.where = canceller_of(exchange).switch_stores()  # the limits store, as shown
         self.firing = False
         self.secrets = tuple(s for s in (exchange.apiKey, exchange.secret) if isinstance(s, str))
 
@@ -82,7 +78,7 @@ class Guard:
             if self.firing:
                 self.store.take_lease(self.account, self.id, now, LEASE_MS)
         except Exception as error:
-            log.warning("limits store %s failed (%s); still watching", shown(self.url), self.clean(error))
+            log.warning("limits store %s failed (%s); still watching", self.where, self.clean(error))
 
     def heartbeat(self) -> None:
         while not self.stop.wait(BEAT_SECONDS):
@@ -94,7 +90,7 @@ class Guard:
         """Watch until stopped (or check once); the exit code of the last firing that failed, else 0."""
         self.exchange.load_markets()
         self.beat()
-        log.info("guard %s watching account %s in %s", self.id, self.account, shown(self.url))
+        log.info("guard %s watching account %s in %s", self.id, self.account, self.where)
         if not once:
             threading.Thread(target=self.heartbeat, name="papi-guard-beat", daemon=True).start()
         code = cli.DONE
@@ -115,7 +111,7 @@ class Guard:
                 return cli.DONE
             due = self.due()  # again, holding the lease: another guard may have fired it a moment ago
         except Exception as error:
-            log.warning("limits store %s failed (%s); still watching", shown(self.url), self.clean(error))
+            log.warning("limits store %s failed (%s); still watching", self.where, self.clean(error))
             return cli.DONE
         self.firing = True
         try:
@@ -125,7 +121,7 @@ class Guard:
             try:
                 self.store.drop_lease(self.account, self.id)
             except Exception as error:
-                log.warning("limits store %s failed (%s)", shown(self.url), self.clean(error))
+                log.warning("limits store %s failed (%s)", self.where, self.clean(error))
 
     # -- firing
 
@@ -204,7 +200,7 @@ class Guard:
             try:
                 self.store.record(self.account, name, text)
             except Exception as error:
-                log.warning("limits store %s failed (%s): outcome not recorded", shown(self.url), self.clean(error))
+                log.warning("limits store %s failed (%s): outcome not recorded", self.where, self.clean(error))
 
     def clean(self, error: BaseException) -> str:
         return redact(str(error), self.secrets)[:300]
@@ -215,7 +211,7 @@ class Guard:
         now = self.now_ms()
         return {
             "account": self.account,
-            "store": shown(self.url),
+            "store": self.where,
             "now": now,
             "countdowns": [
                 {"name": name, "deadline": deadline, "armed": armed, "in_ms": deadline - now}
@@ -292,7 +288,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
             if args.demo and args.limits_store is None:
                 exchange.options[OPTIONS_KEY]["limitsStore"] = "memory"  # the demo's countdown stays in it
             guard = Guard(exchange, stop)
-            if stores.scheme(guard.url) == "memory" and not args.demo:
+            if guard.where == "memory" and not args.demo:
                 log.warning("the memory store is this process's own: no bot's countdown can reach it")
             if args.status:
                 status = guard.status()
