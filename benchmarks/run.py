@@ -31,10 +31,10 @@ import ccxt
 import ccxt.async_support as accxt
 
 import papi_plugin
+from papi_plugin.capabilities.countdown import account_of
 from papi_plugin.cli import MARKET_OPTIONS
-from papi_plugin.countdown import account_of
 from papi_plugin.limits.stores import open_store
-from papi_plugin.orders import unified_orders
+from papi_plugin.protocol.orders import unified_orders
 from papi_plugin.simulator import DEMO_API_KEY, DEMO_SECRET, Simulator, point_at
 from papi_plugin.simulator.fleet import Fleet, place_one_order_each
 

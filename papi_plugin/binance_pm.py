@@ -17,7 +17,7 @@ import pluggy
 from papi_plugin.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from papi_plugin.account import AsyncAccount, SyncAccount
+    from papi_plugin.capabilities.account import AsyncAccount, SyncAccount
 
 CAPABILITIES = (
     "cancel_all_margin_orders",
@@ -57,9 +57,9 @@ def register_capabilities(exchange: Any, hook: pluggy.HookRelay) -> dict[str, Ca
 def canceller_for(exchange: Any, hook: pluggy.HookRelay) -> SyncAccount | AsyncAccount:
     """The one canceller of this exchange object, made on first use."""
     # The capabilities, their flows and the retry machinery load with the first extend(), not with the import.
-    from papi_plugin.account import AsyncAccount, SyncAccount
-    from papi_plugin.params import DEFAULT_BUDGET, OPTIONS_KEY
-    from papi_plugin.transport import keep_answers
+    from papi_plugin.capabilities.account import AsyncAccount, SyncAccount
+    from papi_plugin.protocol.params import DEFAULT_BUDGET, OPTIONS_KEY
+    from papi_plugin.wire.transport import keep_answers
 
     with _lock:
         existing = exchange.__dict__.get(ATTRIBUTE)

@@ -30,9 +30,9 @@ import papi_plugin
 from papi_plugin import plugins
 from papi_plugin.errors import CancelManyFailed, NotFlat
 from papi_plugin.limits.stores import checked_url
-from papi_plugin.params import OPTIONS_KEY
+from papi_plugin.protocol.params import OPTIONS_KEY
 from papi_plugin.redaction import redact
-from papi_plugin.transport import point_at
+from papi_plugin.wire.transport import point_at
 
 DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
 INTERNAL = 1

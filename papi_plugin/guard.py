@@ -34,9 +34,9 @@ import ccxt
 
 from papi_plugin import cli
 from papi_plugin.binance_pm import canceller_of
-from papi_plugin.countdown import GUARD_ALIVE_MS, account_of
+from papi_plugin.capabilities.countdown import GUARD_ALIVE_MS, account_of
 from papi_plugin.errors import CancelManyFailed
-from papi_plugin.params import OPTIONS_KEY
+from papi_plugin.protocol.params import OPTIONS_KEY
 from papi_plugin.redaction import redact
 
 log = logging.getLogger("papi_plugin.guard")

@@ -25,8 +25,9 @@ import ccxt
 import pytest
 
 import papi_plugin
-from papi_plugin import limits, reported
+from papi_plugin import limits
 from papi_plugin.limits.stores import ENVIRONMENT as LIMITS_STORE_VARIABLE
+from papi_plugin.protocol import reported
 from papi_plugin.simulator import Simulator
 from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
 from tests.fake_time import FakeTime, UseFakeTime

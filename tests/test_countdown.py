@@ -11,7 +11,7 @@ import ccxt
 import pytest
 
 from papi_plugin import guard
-from papi_plugin.countdown import account_of
+from papi_plugin.capabilities.countdown import account_of
 from papi_plugin.limits import stores
 from papi_plugin.simulator import Simulator
 from tests.fake_time import FakeTime

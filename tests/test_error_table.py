@@ -8,7 +8,7 @@ import json
 import ccxt
 import pytest
 
-from papi_plugin.error_table import (
+from papi_plugin.protocol.answers import (
     RETRY_AFTER_CEILING,
     RETRY_AFTER_FLOOR,
     Action,

@@ -7,9 +7,10 @@ from typing import Any
 import ccxt
 import pytest
 
-from papi_plugin import flows, transport
 from papi_plugin.errors import NotFlat
-from papi_plugin.params import call_options
+from papi_plugin.protocol import endpoints, margin_flows
+from papi_plugin.protocol.flow import LostAnswer
+from papi_plugin.protocol.params import call_options
 from papi_plugin.simulator import Simulator
 from tests.constants import DOCUMENTED_IDS
 
@@ -49,9 +50,9 @@ def open_order(order_id: int, symbol: str = "BTCUSDT", list_id: int = -1) -> dic
 
 
 def test_a_cancel_asks_for_one_request_and_returns_every_leg(exchange: Any, documented_answer: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(recvWindow=5000), SINCE)
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(recvWindow=5000), SINCE)
     request = next(flow)
-    assert request.endpoint == transport.CANCEL_ALL
+    assert request.endpoint == endpoints.CANCEL_ALL
     assert request.params == {"recvWindow": 5000, "symbol": "BTCUSDT"}
     assert (request.label, request.weight) == ("BTC/USDT", 5)
     with pytest.raises(StopIteration) as done:
@@ -60,22 +61,22 @@ def test_a_cancel_asks_for_one_request_and_returns_every_leg(exchange: Any, docu
 
 
 def test_a_verified_cancel_reads_then_stops_when_flat(exchange: Any, documented_answer: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
-    assert next(flow).endpoint == transport.CANCEL_ALL
-    assert flow.send(documented_answer).endpoint == transport.OPEN_ORDERS
-    assert flow.send([]).endpoint == transport.OPEN_ORDER_LISTS
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
+    assert next(flow).endpoint == endpoints.CANCEL_ALL
+    assert flow.send(documented_answer).endpoint == endpoints.OPEN_ORDERS
+    assert flow.send([]).endpoint == endpoints.OPEN_ORDER_LISTS
     with pytest.raises(StopIteration) as done:
         flow.send([{"symbol": "ETHUSDT", "orderListId": 7}])  # another symbol's list does not count
     assert [o["id"] for o in done.value.value] == DOCUMENTED_IDS
 
 
 def test_a_verified_cancel_cancels_again_and_reports_each_order_once(exchange: Any, documented_answer: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
     next(flow)
     flow.send(documented_answer)  # -> read open orders
     flow.send([open_order(99)])  # -> read open lists
     again = flow.send([])
-    assert again.endpoint == transport.CANCEL_ALL
+    assert again.endpoint == endpoints.CANCEL_ALL
     late = {**open_order(99), "status": "CANCELED", "origClientOrderId": "c99"}
     flow.send([late, documented_answer[0]])  # the plain order again, as a retry might report it
     flow.send([])
@@ -87,7 +88,7 @@ def test_a_verified_cancel_cancels_again_and_reports_each_order_once(exchange: A
 def test_a_verified_cancel_that_stays_open_raises_not_flat_with_what_was_canceled(
     exchange: Any, documented_answer: Any
 ) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True, maxConfirmRounds=0), SINCE)
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True, maxConfirmRounds=0), SINCE)
     next(flow)
     flow.send(documented_answer)
     flow.send([open_order(99)])
@@ -97,7 +98,7 @@ def test_a_verified_cancel_that_stays_open_raises_not_flat_with_what_was_cancele
 
 
 def test_a_failed_read_after_the_cancel_carries_what_was_canceled(exchange: Any, documented_answer: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(confirm=True), SINCE)
     next(flow)
     flow.send(documented_answer)
     with pytest.raises(ccxt.AuthenticationError) as raised:
@@ -106,26 +107,26 @@ def test_a_failed_read_after_the_cancel_carries_what_was_canceled(exchange: Any,
 
 
 def test_an_error_on_the_cancel_itself_is_raised_as_is(exchange: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
     next(flow)
     with pytest.raises(ccxt.ExchangeNotAvailable):
         flow.throw(ccxt.ExchangeNotAvailable("down"))
 
 
 def test_discovery_weighs_one_per_trading_symbol_and_returns_sorted_ids(exchange: Any) -> None:
-    flow = flows.discover(exchange, options())
+    flow = margin_flows.discover(exchange, options())
     read = next(flow)
-    assert read.endpoint == transport.OPEN_ORDERS and "symbol" not in read.params
+    assert read.endpoint == endpoints.OPEN_ORDERS and "symbol" not in read.params
     trading = sum(1 for m in exchange.markets.values() if m["spot"])  # 4 here; over a thousand on Binance
     assert read.weight == max(5, trading)
-    assert flow.send([open_order(1, "ETHUSDT"), open_order(2, "BTCUSDT")]).endpoint == transport.OPEN_ORDER_LISTS
+    assert flow.send([open_order(1, "ETHUSDT"), open_order(2, "BTCUSDT")]).endpoint == endpoints.OPEN_ORDER_LISTS
     with pytest.raises(StopIteration) as done:
         flow.send([{"symbol": "BNBUSDT", "orderListId": 3}])
     assert done.value.value == ["BNBUSDT", "BTCUSDT", "ETHUSDT"]
 
 
 def test_an_open_orders_answer_that_is_not_a_list_is_a_bad_response(exchange: Any) -> None:
-    flow = flows.open_on(exchange.market("BTC/USDT"), options())
+    flow = margin_flows.open_on(exchange.market("BTC/USDT"), options())
     next(flow)
     with pytest.raises(ccxt.BadResponse, match="not a list"):
         flow.send({"code": 0})
@@ -136,10 +137,10 @@ def history_entry(order_id: int, status: str, update_time: int, list_id: int = -
 
 
 def test_a_lost_answer_is_recovered_from_the_history(exchange: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
     next(flow)
-    history_read = flow.send(flows.LostAnswer([]))
-    assert history_read.endpoint == transport.ALL_ORDERS and history_read.weight == 100
+    history_read = flow.send(LostAnswer([]))
+    assert history_read.endpoint == endpoints.ALL_ORDERS and history_read.weight == 100
     assert history_read.params == {"symbol": "BTCUSDT", "limit": 500}
     history = [
         history_entry(7, "CANCELED", SINCE - 60_000),  # canceled before the call: not ours
@@ -149,7 +150,7 @@ def test_a_lost_answer_is_recovered_from_the_history(exchange: Any) -> None:
         history_entry(21, "CANCELED", SINCE + 50, list_id=1929),
     ]
     lists_read = flow.send(history)
-    assert lists_read.endpoint == transport.ALL_ORDER_LISTS and lists_read.weight == 100
+    assert lists_read.endpoint == endpoints.ALL_ORDER_LISTS and lists_read.weight == 100
     order_list = {
         "orderListId": 1929,
         "symbol": "BTCUSDT",
@@ -165,18 +166,18 @@ def test_a_lost_answer_is_recovered_from_the_history(exchange: Any) -> None:
 
 
 def test_no_list_read_when_no_leg_was_canceled(exchange: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
     next(flow)
-    flow.send(flows.LostAnswer([]))
+    flow.send(LostAnswer([]))
     with pytest.raises(StopIteration) as done:
         flow.send([history_entry(8, "CANCELED", SINCE + 50)])
     assert [o["id"] for o in done.value.value] == ["8"]
 
 
 def test_a_failed_history_read_still_raises_carrying_what_the_answer_listed(exchange: Any) -> None:
-    flow = flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
     next(flow)
-    flow.send(flows.LostAnswer([]))
+    flow.send(LostAnswer([]))
     with pytest.raises(ccxt.ExchangeNotAvailable) as raised:
         flow.throw(ccxt.ExchangeNotAvailable("history unavailable"))
     assert raised.value.canceled == []

@@ -8,12 +8,12 @@ from typing import Any
 import ccxt
 import pytest
 
-from papi_plugin import futures_flows, transport
 from papi_plugin.errors import NotFlat
-from papi_plugin.futures_flows import canceled_in
-from papi_plugin.kinds import CM, UM
-from papi_plugin.params import call_options
-from papi_plugin.reported import order_key
+from papi_plugin.protocol import endpoints, futures_flows
+from papi_plugin.protocol.futures_flows import canceled_in
+from papi_plugin.protocol.kinds import CM, UM
+from papi_plugin.protocol.params import call_options
+from papi_plugin.protocol.reported import order_key
 from papi_plugin.simulator.futures import FuturesOrder, Section
 
 SINCE = 1_700_000_000_000
@@ -106,7 +106,7 @@ def record(order_id: int, conditional: bool, status: str = "NEW", since: int = S
     return order.report(history=status != "NEW")
 
 
-def step(flow: Any, answers: list[Any]) -> tuple[list[transport.Endpoint], Any]:
+def step(flow: Any, answers: list[Any]) -> tuple[list[endpoints.Endpoint], Any]:
     """Send ``answers`` in turn; the endpoints the flow asked for, and what it returned."""
     asked = [next(flow).endpoint]
     try:
@@ -132,12 +132,12 @@ def test_a_um_cancel_reads_cancels_conditional_first_then_reconciles(markets_bin
         ],
     )
     assert asked == [
-        transport.UM_ALGO_OPEN_ORDERS,
-        transport.UM_OPEN_ORDERS,
-        transport.UM_ALGO_CANCEL_ALL,
-        transport.UM_CANCEL_ALL,
-        transport.UM_ALGO_ALL_ORDERS,
-        transport.UM_ALL_ORDERS,
+        endpoints.UM_ALGO_OPEN_ORDERS,
+        endpoints.UM_OPEN_ORDERS,
+        endpoints.UM_ALGO_CANCEL_ALL,
+        endpoints.UM_CANCEL_ALL,
+        endpoints.UM_ALGO_ALL_ORDERS,
+        endpoints.UM_ALL_ORDERS,
     ]
     assert [(o["id"], o["clientOrderId"], o["conditional"]) for o in orders] == [
         ("8100", "c8100", True),
@@ -150,14 +150,14 @@ def test_orders_a_discovery_read_are_not_read_again(markets_binance: Any) -> Non
     known = {UM.conditional: [], UM.plain: [record(3100, False)]}
     flow = futures_flows.cancel_futures(markets_binance, market, UM, options(), SINCE, known)
     asked, orders = step(flow, [DONE, DONE, [], [record(3100, False, "CANCELED")]])
-    assert asked[0] == transport.UM_ALGO_CANCEL_ALL and [o["id"] for o in orders] == ["3100"]
+    assert asked[0] == endpoints.UM_ALGO_CANCEL_ALL and [o["id"] for o in orders] == ["3100"]
 
 
 def test_conditional_false_leaves_the_algo_orders_alone(markets_binance: Any) -> None:
     market = markets_binance.market("BTC/USDT:USDT")
     flow = futures_flows.cancel_futures(markets_binance, market, UM, options(conditional=False), SINCE)
     asked, _ = step(flow, [[record(3100, False)], DONE, [record(3100, False, "CANCELED")]])
-    assert asked == [transport.UM_OPEN_ORDERS, transport.UM_CANCEL_ALL, transport.UM_ALL_ORDERS]
+    assert asked == [endpoints.UM_OPEN_ORDERS, endpoints.UM_CANCEL_ALL, endpoints.UM_ALL_ORDERS]
 
 
 def test_confirm_cancels_again_while_orders_stay_open_then_raises_not_flat(markets_binance: Any) -> None:
@@ -205,8 +205,8 @@ def test_an_answer_that_is_neither_code_200_nor_an_error_is_a_bad_response(marke
 def test_the_futures_discovery_reads_every_symbol_at_once_and_keeps_unknown_ones(markets_binance: Any) -> None:
     flow = futures_flows.discover(markets_binance, UM, options())
     first = next(flow)
-    assert (first.endpoint, first.params, first.weight) == (transport.UM_ALGO_OPEN_ORDERS, {}, 40)
-    assert flow.send([record(8100, True)]).endpoint == transport.UM_OPEN_ORDERS
+    assert (first.endpoint, first.params, first.weight) == (endpoints.UM_ALGO_OPEN_ORDERS, {}, 40)
+    assert flow.send([record(8100, True)]).endpoint == endpoints.UM_OPEN_ORDERS
     listed_later = {**record(3300, False), "symbol": "NEWUSDT"}
     with pytest.raises(StopIteration) as done:
         flow.send([record(3100, False), listed_later])

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from papi_plugin.countdown import account_of
+from papi_plugin.capabilities.countdown import account_of
 from papi_plugin.limits import stores
 from papi_plugin.simulator import Fault, Simulator
 

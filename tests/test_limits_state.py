@@ -5,11 +5,11 @@ from __future__ import annotations
 import ccxt
 import pytest
 
-from papi_plugin.attempts import Failure
-from papi_plugin.decisions import gate_after, used_weight
-from papi_plugin.error_table import Action, Answer, Verdict
+from papi_plugin.call.attempts import Failure
+from papi_plugin.call.canceller import gate_after, used_weight
 from papi_plugin.limits import state
 from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, RATE_LIMITED, ROLLOVER_GUARD, IpState
+from papi_plugin.protocol.answers import Action, Answer, Verdict
 
 START = 6000.0  # the start of a 60 s window (window number 100)
 W = 60.0

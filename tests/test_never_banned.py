@@ -10,7 +10,7 @@ import ccxt
 import pytest
 
 import papi_plugin
-from papi_plugin.error_table import Action, Answer, classify
+from papi_plugin.protocol.answers import Action, Answer, classify
 from papi_plugin.simulator import Fault, Simulator
 from tests.constants import CANCEL_ALL, CANCEL_ALL_PATH
 from tests.fake_time import FakeTime

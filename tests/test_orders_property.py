@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from papi_plugin.orders import unified_orders
+from papi_plugin.protocol.orders import unified_orders
 
 TYPES = ["LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"]
 decimals = st.decimals(min_value="0.000001", max_value="100000", places=6).map(str)

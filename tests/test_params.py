@@ -8,13 +8,7 @@ from typing import Any
 import ccxt
 import pytest
 
-from papi_plugin.params import (
-    DEFAULT_BUDGET,
-    call_options,
-    limits_options,
-    symbol_argument,
-    symbols_argument,
-)
+from papi_plugin.protocol.params import DEFAULT_BUDGET, call_options, limits_options, symbol_argument, symbols_argument
 
 CALL = "cancel_all_margin_orders"
 

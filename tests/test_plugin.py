@@ -26,7 +26,7 @@ def test_extend_returns_the_same_object_and_announces_the_capability() -> None:
 async def test_extend_works_on_async_binance() -> None:
     exchange = papi_plugin.extend(binance("async", {}))
     assert exchange.has["cancelAllMarginOrders"] is True
-    from papi_plugin.account import AsyncAccount
+    from papi_plugin.capabilities.account import AsyncAccount
 
     assert binance_pm.canceller_of(exchange).__class__ is AsyncAccount
     await exchange.close()
@@ -141,8 +141,8 @@ def test_importing_the_package_loads_no_capability_until_the_first_extend() -> N
     import sys
 
     code = (
-        "import sys, ccxt, papi_plugin; before = 'papi_plugin.account' in sys.modules;"
-        " papi_plugin.extend(ccxt.binance()); print(before, 'papi_plugin.account' in sys.modules)"
+        "import sys, ccxt, papi_plugin; before = 'papi_plugin.capabilities.account' in sys.modules;"
+        " papi_plugin.extend(ccxt.binance()); print(before, 'papi_plugin.capabilities.account' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.split() == ["False", "True"]

@@ -6,9 +6,8 @@ import ccxt
 import pytest
 from tenacity import RetryCallState, Retrying
 
-from papi_plugin.attempts import Budget, Deadline, Failure, Tries, exhausted
-from papi_plugin.error_table import Action, Verdict
-from papi_plugin.retry_policy import (
+from papi_plugin.call.attempts import Budget, Deadline, Failure, Tries, exhausted
+from papi_plugin.call.retry_policy import (
     BACKOFF_INITIAL,
     BACKOFF_JITTER,
     MAX_RESYNCS,
@@ -19,6 +18,7 @@ from papi_plugin.retry_policy import (
     wait,
     wait_after,
 )
+from papi_plugin.protocol.answers import Action, Verdict
 
 BUDGET = Budget(max_attempts=5, max_elapsed=30.0, max_retry_after=10.0)
 

@@ -19,7 +19,7 @@ from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import Fault
 from papi_plugin.simulator.limits import BAN_SECONDS, WEIGHT_LIMIT_1M
 from papi_plugin.simulator.server import DEMO_API_KEY, DEMO_SECRET, Simulator, attach
-from papi_plugin.transport import point_at  # where requests go: the plugin's, kept here for the README
+from papi_plugin.wire.transport import point_at  # where requests go: the plugin's, kept here for the README
 
 __all__ = [
     "BAN_SECONDS",

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from papi_plugin.params import OPTIONS_KEY
+from papi_plugin.protocol.params import OPTIONS_KEY
 from papi_plugin.simulator.exchange import SimulatedExchange
 from papi_plugin.simulator.handler import RequestHandler, Server
 from papi_plugin.simulator.limits import BAN_AFTER_VIOLATIONS, BAN_SECONDS, WEIGHT_LIMIT_1M
 from papi_plugin.simulator.routes import INSTANCE_PATH
-from papi_plugin.transport import point_at
+from papi_plugin.wire.transport import point_at
 
 POLL_SECONDS = 0.01  # how soon the server notices stop(): the standard library's default is 0.5 s
 # Public, made-up credentials for the stand-alone simulator; they guard nothing.

@@ -1,4 +1,4 @@
-"""What a UM or CM cancel asks of Binance, as flows (sans-IO, like ``flows.py``).
+"""What a UM or CM cancel asks of Binance, as flows (sans-IO, like ``margin_flows.py``).
 
 The futures cancel-alls answer only a code and a message, so a cancel reads the symbol's open orders
 first (per section: plain, and conditional unless told otherwise), cancels the conditional ones then the
@@ -13,16 +13,17 @@ from typing import Any
 
 import ccxt
 
-from papi_plugin import transport
 from papi_plugin.errors import NotFlat, Order, carrying_canceled
-from papi_plugin.flows import AHEAD_MS, ALL_SYMBOLS, Flow, ask, open_list
-from papi_plugin.kinds import CANCELED_STATUSES, Kind, Section
-from papi_plugin.markets import market_or_id
-from papi_plugin.orders import futures_orders
-from papi_plugin.params import CallOptions
-from papi_plugin.reported import Key, order_key
+from papi_plugin.protocol import endpoints
+from papi_plugin.protocol.flow import AHEAD_MS, ALL_SYMBOLS, Flow, ask, open_list
+from papi_plugin.protocol.kinds import CANCELED_STATUSES, Kind, Section
+from papi_plugin.protocol.markets import market_or_id
+from papi_plugin.protocol.orders import futures_orders
+from papi_plugin.protocol.params import CallOptions
+from papi_plugin.protocol.reported import Key, order_key
 
 DONE_CODE = "200"
+Known = dict[Section, list[Any]]  # a symbol's open futures orders per section, as a discovery read them
 
 
 def formed(section: Section, records: list[Any]) -> list[dict[str, Any]]:
@@ -54,7 +55,7 @@ def cancel_futures(
     kind: Kind,
     options: CallOptions,
     since_ms: int,
-    known: dict[Section, list[Any]] | None = None,
+    known: Known | None = None,
     reported: Container[Key] = (),
 ) -> Flow[list[Order]]:
     """Cancel every open order of ``kind`` on ``market``; ``known``: its open orders, already read.
@@ -101,7 +102,7 @@ def read_open(
 
 
 def open_futures(
-    exchange: Any, market: dict[str, Any], kind: Kind, options: CallOptions, known: dict[Section, list[Any]] | None
+    exchange: Any, market: dict[str, Any], kind: Kind, options: CallOptions, known: Known | None
 ) -> Flow[list[Order]]:
     """The open orders of ``kind`` on ``market`` (what a cancel would cancel), unified; ``known``: already read."""
     orders: list[Order] = []
@@ -193,14 +194,12 @@ def assumed_canceled(exchange: Any, market: dict[str, Any], sections: list[Secti
         return []
 
 
-def discover(
-    exchange: Any, kind: Kind, options: CallOptions
-) -> Flow[list[tuple[dict[str, Any], dict[Section, list[Any]]]]]:
+def discover(exchange: Any, kind: Kind, options: CallOptions) -> Flow[list[tuple[dict[str, Any], Known]]]:
     """Every market of ``kind`` with open orders, with those orders: one read per section without a symbol
     (weight 40 each, Binance's cheapest way to see every symbol at once)."""
-    found: dict[str, dict[Section, list[Any]]] = {}
+    found: dict[str, Known] = {}
     for section in kind.sections(options.conditional):
-        request = ask(section.open_orders, dict(options.sent), ALL_SYMBOLS, transport.NO_SYMBOL_WEIGHT)
+        request = ask(section.open_orders, dict(options.sent), ALL_SYMBOLS, endpoints.NO_SYMBOL_WEIGHT)
         for record in open_list((yield request), "orders"):
             if isinstance(record, dict) and isinstance(record.get("symbol"), str):
                 found.setdefault(record["symbol"], {}).setdefault(section, []).append(record)

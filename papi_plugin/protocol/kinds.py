@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from papi_plugin import transport
-from papi_plugin.transport import Endpoint
+from papi_plugin.protocol import endpoints
+from papi_plugin.protocol.endpoints import Endpoint
 
 
 class Section(NamedTuple):
@@ -45,7 +45,7 @@ class Kind(NamedTuple):
     def history_path(self, conditional: bool) -> str:
         """The path of the history read that lists an order of this kind (margin: ``margin/allOrders``)."""
         section = self.conditional if conditional else self.plain
-        return section.history.path if section is not None else transport.ALL_ORDERS.path
+        return section.history.path if section is not None else endpoints.ALL_ORDERS.path
 
 
 MARGIN = Kind("margin", "cross margin", "cancel_all_margin_orders", "BTC/USDT", None, None)
@@ -55,9 +55,9 @@ UM = Kind(
     "cancel_all_um_orders",
     "BTC/USDT:USDT",
     Section(
-        transport.UM_OPEN_ORDERS,
-        transport.UM_CANCEL_ALL,
-        transport.UM_ALL_ORDERS,
+        endpoints.UM_OPEN_ORDERS,
+        endpoints.UM_CANCEL_ALL,
+        endpoints.UM_ALL_ORDERS,
         1000,
         False,
         "orderId",
@@ -66,9 +66,9 @@ UM = Kind(
         "time",
     ),
     Section(
-        transport.UM_ALGO_OPEN_ORDERS,
-        transport.UM_ALGO_CANCEL_ALL,
-        transport.UM_ALGO_ALL_ORDERS,
+        endpoints.UM_ALGO_OPEN_ORDERS,
+        endpoints.UM_ALGO_CANCEL_ALL,
+        endpoints.UM_ALGO_ALL_ORDERS,
         1000,
         True,
         "algoId",
@@ -83,9 +83,9 @@ CM = Kind(
     "cancel_all_cm_orders",
     "BTC/USD:BTC",
     Section(
-        transport.CM_OPEN_ORDERS,
-        transport.CM_CANCEL_ALL,
-        transport.CM_ALL_ORDERS,
+        endpoints.CM_OPEN_ORDERS,
+        endpoints.CM_CANCEL_ALL,
+        endpoints.CM_ALL_ORDERS,
         100,
         False,
         "orderId",
@@ -94,9 +94,9 @@ CM = Kind(
         "time",
     ),
     Section(
-        transport.CM_CONDITIONAL_OPEN_ORDERS,
-        transport.CM_CONDITIONAL_CANCEL_ALL,
-        transport.CM_CONDITIONAL_ALL_ORDERS,
+        endpoints.CM_CONDITIONAL_OPEN_ORDERS,
+        endpoints.CM_CONDITIONAL_CANCEL_ALL,
+        endpoints.CM_CONDITIONAL_ALL_ORDERS,
         1000,
         True,
         "strategyId",

@@ -6,8 +6,8 @@ from typing import Any
 
 import ccxt
 
-from papi_plugin.kinds import KINDS, MARGIN, Kind, kind_of
-from papi_plugin.params import echo
+from papi_plugin.protocol.kinds import KINDS, MARGIN, Kind, kind_of
+from papi_plugin.protocol.params import echo
 
 SPOT = "spot"
 PORTFOLIO_CALL = "cancel_all_portfolio_orders"

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from papi_plugin.errors import Order
-from papi_plugin.kinds import Kind
+from papi_plugin.protocol.kinds import Kind
 
 Key = tuple[str, str, str]  # (history endpoint's path, market id, order id)
 

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import ccxt
 
-from papi_plugin.error_table import Action, Verdict, retry_after_text
+from papi_plugin.protocol.answers import Action, Verdict, retry_after_text
 
 
 class Budget(NamedTuple):

@@ -14,7 +14,7 @@ from typing import Any
 import ccxt
 
 from papi_plugin.errors import Order
-from papi_plugin.kinds import Section
+from papi_plugin.protocol.kinds import Section
 
 MALFORMED = (TypeError, ValueError, KeyError, AttributeError, ArithmeticError)  # what a malformed field raises
 # Keys of an order-list entry that are about its legs, not about the list.

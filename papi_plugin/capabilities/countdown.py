@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import ccxt
 
 from papi_plugin.limits.shared import described
-from papi_plugin.params import echo
+from papi_plugin.protocol.params import echo
 
 log = logging.getLogger("papi_plugin")
 
@@ -60,6 +60,14 @@ class Countdown(NamedTuple):
     account: str
     now_ms: int
     deadline_ms: int
+
+
+def checked_countdown(exchange: Any, timeout: Any, params: Any, now: float) -> Countdown:
+    """A ``cancel_all_portfolio_orders_after`` call, checked, at ``now`` on Binance's clock (seconds)."""
+    timeout_ms, name = countdown_arguments(timeout, params)
+    exchange.check_required_credentials()
+    now_ms = int(now * 1000)
+    return Countdown(name, account_of(exchange.apiKey), now_ms, now_ms + timeout_ms if timeout_ms else 0)
 
 
 def arm(store: Any, countdown: Countdown, where: str) -> dict[str, Any]:

@@ -1,62 +1,38 @@
-"""The whole Portfolio Margin account: USD-M and COIN-M futures, and every kind at once.
+"""The whole Portfolio Margin account: USD-M and COIN-M futures, every kind at once, and the dead-man's switch.
 
-``SyncAccount`` and ``AsyncAccount`` add to the margin shells (``canceller.py``) the futures capabilities,
+``SyncAccount`` and ``AsyncAccount`` add to the margin capabilities (``margin.py``) the futures ones,
 written side by side as those are: ``cancel_all_um_orders``, ``cancel_all_cm_orders``,
-``cancel_all_portfolio_orders`` and its dry run ``open_portfolio_orders``. Every request goes through the
-same ``drive``: the same retry table, ban gate, weight budget and deadline.
+``cancel_all_portfolio_orders``, its dry run ``open_portfolio_orders``, and the arming call
+``cancel_all_portfolio_orders_after``. Every request goes through the same shell: the same retry table,
+IP limits and deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import ccxt
 
-from papi_plugin import flows, futures_flows
-from papi_plugin.canceller import AsyncCanceller, Known, SyncCanceller
-from papi_plugin.countdown import arm, arm_async
-from papi_plugin.decisions import Call, Outcome, as_ccxt_error, many_outcome, only_ccxt_errors
+from papi_plugin.call.boundary import as_ccxt_error, only_ccxt_errors
+from papi_plugin.call.canceller import Call
+from papi_plugin.call.outcome import Outcome, many_outcome
+from papi_plugin.capabilities.countdown import arm, arm_async, checked_countdown
+from papi_plugin.capabilities.margin import AsyncMargin, SyncMargin
 from papi_plugin.errors import Order
-from papi_plugin.flows import Flow
-from papi_plugin.kinds import CM, KINDS, MARGIN, UM, Kind
-from papi_plugin.markets import PORTFOLIO_CALL, market_of_kind, market_or_id, portfolio_markets
-from papi_plugin.orders import open_orders
-from papi_plugin.params import symbol_argument, symbols_argument
+from papi_plugin.protocol import account_flows
+from papi_plugin.protocol.account_flows import Target
+from papi_plugin.protocol.kinds import CM, KINDS, UM, Kind
+from papi_plugin.protocol.markets import PORTFOLIO_CALL, market_of_kind, portfolio_markets
+from papi_plugin.protocol.params import symbol_argument, symbols_argument
 
 OPEN_CALL = "open_portfolio_orders"
 
 
-class Target(NamedTuple):
-    """One symbol of a whole-account cancel: its kind, its market, and its open orders if already read."""
+class SyncAccount(SyncMargin):
+    """Every capability of a sync ccxt binance: the margin ones, the futures ones and the whole account's."""
 
-    kind: Kind
-    market: dict[str, Any]
-    known: Known | None = None
-
-
-def discovery_flow(exchange: Any, kind: Kind, call: Call) -> Flow[list[Target]]:
-    """The symbols of ``kind`` with open orders, read with the cheapest requests Binance documents."""
-    if kind is MARGIN:
-        ids = yield from flows.discover(exchange, call.options)
-        return [Target(MARGIN, market_or_id(exchange, market_id, MARGIN)) for market_id in ids]
-    found = yield from futures_flows.discover(exchange, kind, call.options)
-    return [Target(kind, market, known) for market, known in found]
-
-
-def open_flow(exchange: Any, target: Target, call: Call) -> Flow[list[Order]]:
-    """A target's open orders, unified: what a cancel would cancel."""
-    if target.kind is MARGIN:
-        return open_orders(exchange, target.market, *(yield from flows.open_on(target.market, call.options)))
-    return (yield from futures_flows.open_futures(exchange, target.market, target.kind, call.options, target.known))
-
-
-def discovery_label(kind: Kind) -> str:
-    return f"all {kind.title} symbols"
-
-
-class SyncAccount(SyncCanceller):
     @only_ccxt_errors
     def cancel_all_um_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """Cancel every open USD-M futures order on ``symbol`` (``BTC/USDT:USDT``), its open UM algo orders too
@@ -87,7 +63,7 @@ class SyncAccount(SyncCanceller):
         """Arm the account's dead-man's switch: unless this is called again within ``timeout`` ms, the
         ``papi-guard`` watching the account flattens it; ``0`` disarms. ``params["name"]`` names the
         countdown (default ``"default"``). Returns ``{"name", "deadline" (ms), "guards", "lastFiring"}``."""
-        countdown = self.countdown(timeout, params)
+        countdown = checked_countdown(self.exchange, timeout, params, self.server_clock())
         store, _, where = self.switch_stores()
         return arm(store, countdown, where)
 
@@ -110,13 +86,13 @@ class SyncAccount(SyncCanceller):
         symbols; a kind that hangs or fails holds up no other (the call's deadline bounds them all)."""
         found = self.discover(kind, call)
         if isinstance(found, ccxt.BaseError):
-            return [(discovery_label(kind), found)]
+            return [(account_flows.discovery_label(kind), found)]
         return self.each(found, lambda target: work(target, call))
 
     def read_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
         try:
-            return symbol, self.drive(open_flow(self.exchange, target, call), call)
+            return symbol, self.drive(account_flows.read_open(self.exchange, target, call.options), call)
         except Exception as error:
             return symbol, as_ccxt_error(f"{self.exchange.id} {OPEN_CALL} {symbol}", error)
 
@@ -128,9 +104,9 @@ class SyncAccount(SyncCanceller):
 
     def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:
         try:
-            return self.drive(discovery_flow(self.exchange, kind, call), call)
+            return self.drive(account_flows.discover(self.exchange, kind, call.options), call)
         except Exception as error:
-            return as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {discovery_label(kind)}", error)
+            return as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {account_flows.discovery_label(kind)}", error)
 
     def settle_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
@@ -140,7 +116,9 @@ class SyncAccount(SyncCanceller):
             return symbol, as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {symbol}", error)
 
 
-class AsyncAccount(AsyncCanceller):
+class AsyncAccount(AsyncMargin):
+    """Every capability of an async ccxt binance: the twins of ``SyncAccount``'s."""
+
     @only_ccxt_errors
     async def cancel_all_um_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The async twin of ``SyncAccount.cancel_all_um_orders``: same params, results and errors."""
@@ -164,7 +142,7 @@ class AsyncAccount(AsyncCanceller):
     @only_ccxt_errors
     async def cancel_all_portfolio_orders_after(self, timeout: Any = None, params: Any = None) -> dict[str, Any]:
         """The async twin of ``SyncAccount.cancel_all_portfolio_orders_after``."""
-        countdown = self.countdown(timeout, params)
+        countdown = checked_countdown(self.exchange, timeout, params, self.server_clock())
         store, asynchronous, where = self.switch_stores()
         if asynchronous is None:  # memory or SQLite: their calls take microseconds
             return arm(store, countdown, where)
@@ -189,13 +167,13 @@ class AsyncAccount(AsyncCanceller):
         """The async twin of ``SyncAccount.kind_across``."""
         found = await self.discover(kind, call)
         if isinstance(found, ccxt.BaseError):
-            return [(discovery_label(kind), found)]
+            return [(account_flows.discovery_label(kind), found)]
         return list(await asyncio.gather(*(work(target, call) for target in found)))
 
     async def read_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
         try:
-            return symbol, await self.drive(open_flow(self.exchange, target, call), call)
+            return symbol, await self.drive(account_flows.read_open(self.exchange, target, call.options), call)
         except Exception as error:
             return symbol, as_ccxt_error(f"{self.exchange.id} {OPEN_CALL} {symbol}", error)
 
@@ -207,9 +185,9 @@ class AsyncAccount(AsyncCanceller):
 
     async def discover(self, kind: Kind, call: Call) -> list[Target] | ccxt.BaseError:
         try:
-            return await self.drive(discovery_flow(self.exchange, kind, call), call)
+            return await self.drive(account_flows.discover(self.exchange, kind, call.options), call)
         except Exception as error:
-            return as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {discovery_label(kind)}", error)
+            return as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {account_flows.discovery_label(kind)}", error)
 
     async def settle_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import ccxt
 
-from papi_plugin.attempts import Budget
+from papi_plugin.call.attempts import Budget
 from papi_plugin.limits.state import WEIGHT_LIMIT, WINDOW_SECONDS
 from papi_plugin.limits.stores import checked_url
 
