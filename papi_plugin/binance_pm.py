@@ -1,7 +1,7 @@
 """The Binance Portfolio Margin adapter: the built-in plugin (entry point ``binance_portfolio_margin``).
 
 It offers ccxt's ``binance`` objects, sync and async, the capabilities of one ``SyncAccount`` or
-``AsyncAccount`` per exchange object (``account.py``, built on the margin shells of ``canceller.py``).
+``AsyncAccount`` per exchange object (``capabilities/account.py``, built on the shells of ``call/canceller.py``).
 """
 
 from __future__ import annotations
@@ -15,21 +15,11 @@ import ccxt
 import pluggy
 
 from papi_plugin.hookspecs import hookimpl
+from papi_plugin.protocol.calls import CAPABILITIES
 
 if TYPE_CHECKING:
     from papi_plugin.capabilities.account import AsyncAccount, SyncAccount
 
-CAPABILITIES = (
-    "cancel_all_margin_orders",
-    "cancel_all_margin_orders_many",
-    "open_margin_orders",
-    "symbols_with_open_orders",
-    "cancel_all_um_orders",
-    "cancel_all_cm_orders",
-    "cancel_all_portfolio_orders",
-    "open_portfolio_orders",
-    "cancel_all_portfolio_orders_after",
-)
 ATTRIBUTE = "papi_plugin_canceller"  # where an exchange object keeps its canceller
 _lock = threading.Lock()
 
@@ -50,11 +40,11 @@ def is_binance(exchange: Any) -> bool:
 def register_capabilities(exchange: Any, hook: pluggy.HookRelay) -> dict[str, Callable[..., Any]] | None:
     if not is_binance(exchange):
         return None
-    canceller = canceller_for(exchange, hook)
+    canceller = attach_canceller(exchange, hook)
     return {name: getattr(canceller, name) for name in CAPABILITIES}
 
 
-def canceller_for(exchange: Any, hook: pluggy.HookRelay) -> SyncAccount | AsyncAccount:
+def attach_canceller(exchange: Any, hook: pluggy.HookRelay) -> SyncAccount | AsyncAccount:
     """The one canceller of this exchange object, made on first use."""
     # The capabilities, their flows and the retry machinery load with the first extend(), not with the import.
     from papi_plugin.capabilities.account import AsyncAccount, SyncAccount

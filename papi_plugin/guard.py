@@ -5,7 +5,7 @@
     papi-guard --demo               # a simulator, a bot that arms a 2 s countdown and dies, and the firing
 
 The bot arms a countdown with ``exchange.cancel_all_portfolio_orders_after(timeout)`` and pushes it from its
-main loop (``countdown.py``); countdowns live in the limits store (SQLite on this host by default, Redis
+main loop (``capabilities/countdown.py``); countdowns live in the limits store (SQLite on this host by default, Redis
 across hosts). The guard announces itself alive there every second and reads the account's countdowns
 every 0.2 s. Once one passes its deadline, the guard that takes the account's lease (one firing, however
 many guards run) flattens the whole account, margin, USD-M and COIN-M, conditional orders included, with

@@ -126,7 +126,7 @@ def test_discovery_weighs_one_per_trading_symbol_and_returns_sorted_ids(exchange
 
 
 def test_an_open_orders_answer_that_is_not_a_list_is_a_bad_response(exchange: Any) -> None:
-    flow = margin_flows.open_on(exchange.market("BTC/USDT"), options())
+    flow = margin_flows.read_open_entries(exchange.market("BTC/USDT"), options())
     next(flow)
     with pytest.raises(ccxt.BadResponse, match="not a list"):
         flow.send({"code": 0})

@@ -30,11 +30,11 @@ from papi_plugin.limits.shared import switch_stores
 from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, Admission
 from papi_plugin.limits.stores import configured, shown
 from papi_plugin.observers import tell
-from papi_plugin.protocol import endpoints, futures_flows, margin_flows
+from papi_plugin.protocol import calls, endpoints, futures_flows, margin_flows
 from papi_plugin.protocol.answers import Action, Answer, classify, fate_unknown, header
 from papi_plugin.protocol.flow import Flow, LostAnswer, Request
 from papi_plugin.protocol.futures_flows import Known
-from papi_plugin.protocol.kinds import CM, MARGIN, UM, Kind
+from papi_plugin.protocol.kinds import MARGIN, Kind
 from papi_plugin.protocol.markets import margin_market, unified_symbol
 from papi_plugin.protocol.params import OPTIONS_KEY, CallOptions, LimitsOptions, call_options, limits_options
 from papi_plugin.protocol.reported import Reported, reported_for
@@ -49,8 +49,6 @@ log = logging.getLogger("papi_plugin")
 # ccxt logs the key and signed URLs at DEBUG on its logger; requests' urllib3 logs signed URLs too.
 URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
 
-# The calls on one symbol: the first request's own gate check refuses them whole.
-ONE_SYMBOL_CALLS = frozenset({MARGIN.call, UM.call, CM.call, "open_margin_orders"})
 FIRST_ATTEMPT_SECONDS = 1.0  # the call's first attempt waits this long at least, whatever maxElapsed says
 T = TypeVar("T")
 SYMBOL_THREADS = 32  # a sync many-symbol call's symbols in flight at once (async runs them all as tasks)
@@ -130,7 +128,7 @@ class Canceller:
         """Whether the call must read the IP's gate before anything else: when markets are to be loaded, and for
         the calls of many requests, which are refused as a whole. A one-symbol call on loaded markets is
         refused by its first request's own check, one store read sooner."""
-        return not self.exchange.markets or call.name not in ONE_SYMBOL_CALLS
+        return not self.exchange.markets or call.name not in calls.ONE_SYMBOL
 
     def refuse_if_banned(self, call: Call, gate: tuple[float, bool]) -> None:
         """Raise while a 418 ban runs: before a call loads markets, nothing at all is sent into it."""
@@ -243,7 +241,7 @@ class Canceller:
         return futures_flows.cancel_futures(self.exchange, market, kind, call.options, call.started_ms, known, reported)
 
     def announce(self, call: Call, kind: Kind, market: dict[str, Any], orders: list[Order]) -> list[Order]:
-        """Remember what was canceled (``reported.py``) and tell the observers of ``kind``."""
+        """Remember what was canceled (``protocol/reported.py``) and tell the observers of ``kind``."""
         call.reported.remember(kind, market["id"], orders)
         hook = self.hook.margin_orders_canceled if kind is MARGIN else self.hook.futures_orders_canceled
         tell(hook, exchange=self.exchange, symbol=market["symbol"], orders=orders)

@@ -21,13 +21,11 @@ from papi_plugin.call.outcome import Outcome, many_outcome
 from papi_plugin.capabilities.countdown import arm, arm_async, checked_countdown
 from papi_plugin.capabilities.margin import AsyncMargin, SyncMargin
 from papi_plugin.errors import Order
-from papi_plugin.protocol import account_flows
+from papi_plugin.protocol import account_flows, calls
 from papi_plugin.protocol.account_flows import Target
 from papi_plugin.protocol.kinds import CM, KINDS, UM, Kind
-from papi_plugin.protocol.markets import PORTFOLIO_CALL, market_of_kind, portfolio_markets
+from papi_plugin.protocol.markets import market_of_kind, portfolio_markets
 from papi_plugin.protocol.params import symbol_argument, symbols_argument
-
-OPEN_CALL = "open_portfolio_orders"
 
 
 class SyncAccount(SyncMargin):
@@ -50,13 +48,13 @@ class SyncAccount(SyncMargin):
         """Cancel every open order of the account, margin, UM and CM (conditional ones too unless told
         otherwise), or those on the given symbols of any kind. Returns ``{symbol: orders}``; one symbol's
         failure does not stop the others (``CancelManyFailed``), all within one deadline and weight budget."""
-        return self.across(PORTFOLIO_CALL, symbols, params, self.settle_target)
+        return self.across(calls.CANCEL_PORTFOLIO, symbols, params, self.cancel_target)
 
     @only_ccxt_errors
     def open_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """What ``cancel_all_portfolio_orders`` would cancel, with the same arguments: ``{symbol: open orders}``.
         Reads only; raises ``CancelManyFailed`` naming what could not be read, after reading the rest."""
-        return self.across(OPEN_CALL, symbols, params, self.read_target)
+        return self.across(calls.OPEN_PORTFOLIO, symbols, params, self.read_target)
 
     @only_ccxt_errors
     def cancel_all_portfolio_orders_after(self, timeout: Any = None, params: Any = None) -> dict[str, Any]:
@@ -92,9 +90,9 @@ class SyncAccount(SyncMargin):
     def read_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
         try:
-            return symbol, self.drive(account_flows.read_open(self.exchange, target, call.options), call)
+            return symbol, self.drive(account_flows.read_open_orders(self.exchange, target, call.options), call)
         except Exception as error:
-            return symbol, as_ccxt_error(f"{self.exchange.id} {OPEN_CALL} {symbol}", error)
+            return symbol, as_ccxt_error(f"{self.exchange.id} {calls.OPEN_PORTFOLIO} {symbol}", error)
 
     def cancel_kind(self, kind: Kind, symbol: Any, params: Any) -> list[Order]:
         symbol = symbol_argument(symbol, kind.call)
@@ -106,14 +104,16 @@ class SyncAccount(SyncMargin):
         try:
             return self.drive(account_flows.discover(self.exchange, kind, call.options), call)
         except Exception as error:
-            return as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {account_flows.discovery_label(kind)}", error)
+            return as_ccxt_error(
+                f"{self.exchange.id} {calls.CANCEL_PORTFOLIO} {account_flows.discovery_label(kind)}", error
+            )
 
-    def settle_target(self, target: Target, call: Call) -> Outcome:
+    def cancel_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
         try:
             return symbol, self.cancel_on(target.market, call, target.kind, target.known)
         except Exception as error:  # every symbol is tried, whatever fails on one
-            return symbol, as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {symbol}", error)
+            return symbol, as_ccxt_error(f"{self.exchange.id} {calls.CANCEL_PORTFOLIO} {symbol}", error)
 
 
 class AsyncAccount(AsyncMargin):
@@ -132,12 +132,12 @@ class AsyncAccount(AsyncMargin):
     @only_ccxt_errors
     async def cancel_all_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """The async twin of ``SyncAccount.cancel_all_portfolio_orders``: every symbol runs as a task."""
-        return await self.across(PORTFOLIO_CALL, symbols, params, self.settle_target)
+        return await self.across(calls.CANCEL_PORTFOLIO, symbols, params, self.cancel_target)
 
     @only_ccxt_errors
     async def open_portfolio_orders(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """The async twin of ``SyncAccount.open_portfolio_orders``."""
-        return await self.across(OPEN_CALL, symbols, params, self.read_target)
+        return await self.across(calls.OPEN_PORTFOLIO, symbols, params, self.read_target)
 
     @only_ccxt_errors
     async def cancel_all_portfolio_orders_after(self, timeout: Any = None, params: Any = None) -> dict[str, Any]:
@@ -173,9 +173,9 @@ class AsyncAccount(AsyncMargin):
     async def read_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
         try:
-            return symbol, await self.drive(account_flows.read_open(self.exchange, target, call.options), call)
+            return symbol, await self.drive(account_flows.read_open_orders(self.exchange, target, call.options), call)
         except Exception as error:
-            return symbol, as_ccxt_error(f"{self.exchange.id} {OPEN_CALL} {symbol}", error)
+            return symbol, as_ccxt_error(f"{self.exchange.id} {calls.OPEN_PORTFOLIO} {symbol}", error)
 
     async def cancel_kind(self, kind: Kind, symbol: Any, params: Any) -> list[Order]:
         symbol = symbol_argument(symbol, kind.call)
@@ -187,11 +187,13 @@ class AsyncAccount(AsyncMargin):
         try:
             return await self.drive(account_flows.discover(self.exchange, kind, call.options), call)
         except Exception as error:
-            return as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {account_flows.discovery_label(kind)}", error)
+            return as_ccxt_error(
+                f"{self.exchange.id} {calls.CANCEL_PORTFOLIO} {account_flows.discovery_label(kind)}", error
+            )
 
-    async def settle_target(self, target: Target, call: Call) -> Outcome:
+    async def cancel_target(self, target: Target, call: Call) -> Outcome:
         symbol = target.market["symbol"]
         try:
             return symbol, await self.cancel_on(target.market, call, target.kind, target.known)
         except Exception as error:  # every symbol is tried, whatever fails on one
-            return symbol, as_ccxt_error(f"{self.exchange.id} {PORTFOLIO_CALL} {symbol}", error)
+            return symbol, as_ccxt_error(f"{self.exchange.id} {calls.CANCEL_PORTFOLIO} {symbol}", error)

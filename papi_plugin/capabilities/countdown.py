@@ -16,11 +16,11 @@ from typing import Any, NamedTuple
 import ccxt
 
 from papi_plugin.limits.shared import described
+from papi_plugin.protocol.calls import CANCEL_PORTFOLIO_AFTER as CALL
 from papi_plugin.protocol.params import echo
 
 log = logging.getLogger("papi_plugin")
 
-CALL = "cancel_all_portfolio_orders_after"
 DEFAULT_NAME = "default"
 GUARD_ALIVE_MS = 3000  # a guard announces itself every second: one silent for 3 s is taken for dead
 MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000

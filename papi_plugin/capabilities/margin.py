@@ -13,17 +13,10 @@ from papi_plugin.call.boundary import as_ccxt_error, only_ccxt_errors
 from papi_plugin.call.canceller import AsyncCanceller, Call, SyncCanceller
 from papi_plugin.call.outcome import Outcome, many_outcome
 from papi_plugin.errors import Order
-from papi_plugin.protocol import margin_flows
+from papi_plugin.protocol import calls, margin_flows
 from papi_plugin.protocol.markets import margin_market, margin_markets, unified_symbol
-from papi_plugin.protocol.orders import open_orders
+from papi_plugin.protocol.orders import unified_open_orders
 from papi_plugin.protocol.params import symbol_argument, symbols_argument
-
-CANCEL, MANY, OPEN, DISCOVER = (
-    "cancel_all_margin_orders",
-    "cancel_all_margin_orders_many",
-    "open_margin_orders",
-    "symbols_with_open_orders",
-)
 
 
 class SyncMargin(SyncCanceller):
@@ -38,8 +31,8 @@ class SyncMargin(SyncCanceller):
         (``maxConfirmRounds``), raising ``NotFlat`` (a ``ccxt.OperationFailed``) if it stays unflat.
         Raises a ccxt error otherwise; see the README's error table.
         """
-        symbol = symbol_argument(symbol, CANCEL)
-        call = self.begin(CANCEL, params)
+        symbol = symbol_argument(symbol, calls.CANCEL_MARGIN)
+        call = self.begin(calls.CANCEL_MARGIN, params)
         self.load_markets(call)
         return self.cancel_on(margin_market(self.exchange, symbol), call)
 
@@ -52,40 +45,42 @@ class SyncMargin(SyncCanceller):
         not stop the others: when any failed, ``CancelManyFailed`` (a ``ccxt.OperationFailed``) is raised
         after all were tried, naming each failed symbol with its error and carrying every canceled order.
         """
-        wanted = symbols_argument(symbols, MANY)
-        call = self.begin(MANY, params)
+        wanted = symbols_argument(symbols, calls.CANCEL_MARGIN_MANY)
+        call = self.begin(calls.CANCEL_MARGIN_MANY, params)
         self.load_markets(call)
         if wanted is not None:
-            targets = [market["id"] for market in margin_markets(self.exchange, wanted, MANY)]
+            targets = [market["id"] for market in margin_markets(self.exchange, wanted, calls.CANCEL_MARGIN_MANY)]
         else:
             targets = self.drive(margin_flows.discover(self.exchange, call.options), call)
-        return many_outcome(self.each(targets, lambda market_id: self.settle(market_id, call)))
+        return many_outcome(self.each(targets, lambda market_id: self.cancel_symbol(market_id, call)))
 
     @only_ccxt_errors
     def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
-        symbol = symbol_argument(symbol, OPEN)
-        call = self.begin(OPEN, params)
+        symbol = symbol_argument(symbol, calls.OPEN_MARGIN)
+        call = self.begin(calls.OPEN_MARGIN, params)
         self.load_markets(call)
-        market = margin_market(self.exchange, symbol, OPEN)
-        return open_orders(self.exchange, market, *self.drive(margin_flows.open_on(market, call.options), call))
+        market = margin_market(self.exchange, symbol, calls.OPEN_MARGIN)
+        return unified_open_orders(
+            self.exchange, market, *self.drive(margin_flows.read_open_entries(market, call.options), call)
+        )
 
     @only_ccxt_errors
     def symbols_with_open_orders(self, params: Any = None) -> list[str]:
         """The unified symbols with open margin orders or order lists (costly: see the README)."""
-        call = self.begin(DISCOVER, params)
+        call = self.begin(calls.DISCOVER_MARGIN, params)
         self.load_markets(call)
         return [
             unified_symbol(self.exchange, i)
             for i in self.drive(margin_flows.discover(self.exchange, call.options), call)
         ]
 
-    def settle(self, market_id: str, call: Call) -> Outcome:
+    def cancel_symbol(self, market_id: str, call: Call) -> Outcome:
         symbol = self.symbol_of(market_id)
         try:
-            return symbol, self.cancel_on(margin_market(self.exchange, market_id, MANY), call)
+            return symbol, self.cancel_on(margin_market(self.exchange, market_id, calls.CANCEL_MARGIN_MANY), call)
         except Exception as error:  # every symbol is tried, whatever fails on one
-            return symbol, as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
+            return symbol, as_ccxt_error(f"{self.exchange.id} {calls.CANCEL_MARGIN_MANY} {market_id}", error)
 
 
 class AsyncMargin(AsyncCanceller):
@@ -94,8 +89,8 @@ class AsyncMargin(AsyncCanceller):
     @only_ccxt_errors
     async def cancel_all_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The async twin of ``SyncCanceller.cancel_all_margin_orders``: same params, results and errors."""
-        symbol = symbol_argument(symbol, CANCEL)
-        call = self.begin(CANCEL, params)
+        symbol = symbol_argument(symbol, calls.CANCEL_MARGIN)
+        call = self.begin(calls.CANCEL_MARGIN, params)
         await self.load_markets(call)
         return await self.cancel_on(margin_market(self.exchange, symbol), call)
 
@@ -103,35 +98,37 @@ class AsyncMargin(AsyncCanceller):
     async def cancel_all_margin_orders_many(self, symbols: Any = None, params: Any = None) -> dict[str, list[Order]]:
         """The async twin of ``SyncCanceller.cancel_all_margin_orders_many``: the symbols run concurrently,
         within the papi weight budget shared by every task on this exchange object."""
-        wanted = symbols_argument(symbols, MANY)
-        call = self.begin(MANY, params)
+        wanted = symbols_argument(symbols, calls.CANCEL_MARGIN_MANY)
+        call = self.begin(calls.CANCEL_MARGIN_MANY, params)
         await self.load_markets(call)
         if wanted is not None:
-            targets = [market["id"] for market in margin_markets(self.exchange, wanted, MANY)]
+            targets = [market["id"] for market in margin_markets(self.exchange, wanted, calls.CANCEL_MARGIN_MANY)]
         else:
             targets = await self.drive(margin_flows.discover(self.exchange, call.options), call)
-        return many_outcome(list(await asyncio.gather(*(self.settle(market_id, call) for market_id in targets))))
+        return many_outcome(list(await asyncio.gather(*(self.cancel_symbol(market_id, call) for market_id in targets))))
 
     @only_ccxt_errors
     async def open_margin_orders(self, symbol: Any = None, params: Any = None) -> list[Order]:
         """The open cross-margin orders on ``symbol`` (what a cancel-all would cancel), unified."""
-        symbol = symbol_argument(symbol, OPEN)
-        call = self.begin(OPEN, params)
+        symbol = symbol_argument(symbol, calls.OPEN_MARGIN)
+        call = self.begin(calls.OPEN_MARGIN, params)
         await self.load_markets(call)
-        market = margin_market(self.exchange, symbol, OPEN)
-        return open_orders(self.exchange, market, *await self.drive(margin_flows.open_on(market, call.options), call))
+        market = margin_market(self.exchange, symbol, calls.OPEN_MARGIN)
+        return unified_open_orders(
+            self.exchange, market, *await self.drive(margin_flows.read_open_entries(market, call.options), call)
+        )
 
     @only_ccxt_errors
     async def symbols_with_open_orders(self, params: Any = None) -> list[str]:
         """The unified symbols with open margin orders or order lists (costly: see the README)."""
-        call = self.begin(DISCOVER, params)
+        call = self.begin(calls.DISCOVER_MARGIN, params)
         await self.load_markets(call)
         ids = await self.drive(margin_flows.discover(self.exchange, call.options), call)
         return [unified_symbol(self.exchange, i) for i in ids]
 
-    async def settle(self, market_id: str, call: Call) -> Outcome:
+    async def cancel_symbol(self, market_id: str, call: Call) -> Outcome:
         symbol = self.symbol_of(market_id)
         try:
-            return symbol, await self.cancel_on(margin_market(self.exchange, market_id, MANY), call)
+            return symbol, await self.cancel_on(margin_market(self.exchange, market_id, calls.CANCEL_MARGIN_MANY), call)
         except Exception as error:  # every symbol is tried, whatever fails on one
-            return symbol, as_ccxt_error(f"{self.exchange.id} {MANY} {market_id}", error)
+            return symbol, as_ccxt_error(f"{self.exchange.id} {calls.CANCEL_MARGIN_MANY} {market_id}", error)

@@ -1,7 +1,7 @@
 """The ``memory`` store: this process only. Also every process's own copy of its limits, which it falls
 back on when its shared store fails (``shared.py``).
 
-Like every store it also keeps the dead-man's switch (``countdown.py``, ``guard.py``): each account's
+Like every store it also keeps the dead-man's switch (``capabilities/countdown.py``, ``guard.py``): each account's
 countdowns, the guards alive, the lease of the guard that fires, and the outcome of each firing.
 """
 

@@ -10,7 +10,7 @@ from papi_plugin.protocol.flow import Flow
 from papi_plugin.protocol.futures_flows import Known
 from papi_plugin.protocol.kinds import MARGIN, Kind
 from papi_plugin.protocol.markets import market_or_id
-from papi_plugin.protocol.orders import open_orders
+from papi_plugin.protocol.orders import unified_open_orders
 from papi_plugin.protocol.params import CallOptions
 
 
@@ -31,11 +31,13 @@ def discover(exchange: Any, kind: Kind, options: CallOptions) -> Flow[list[Targe
     return [Target(kind, market, known) for market, known in found]
 
 
-def read_open(exchange: Any, target: Target, options: CallOptions) -> Flow[list[Order]]:
+def read_open_orders(exchange: Any, target: Target, options: CallOptions) -> Flow[list[Order]]:
     """A target's open orders, unified: what a cancel would cancel."""
     if target.kind is MARGIN:
-        return open_orders(exchange, target.market, *(yield from margin_flows.open_on(target.market, options)))
-    return (yield from futures_flows.open_futures(exchange, target.market, target.kind, options, target.known))
+        return unified_open_orders(
+            exchange, target.market, *(yield from margin_flows.read_open_entries(target.market, options))
+        )
+    return (yield from futures_flows.read_open_orders(exchange, target.market, target.kind, options, target.known))
 
 
 def discovery_label(kind: Kind) -> str:

@@ -47,6 +47,7 @@ class LostAnswer(NamedTuple):
 
 
 def open_list(answer: Any, what: str) -> list[Any]:
+    """An open-orders read's answer, which Binance documents as a list; anything else is ``ccxt.BadResponse``."""
     if not isinstance(answer, list):
         raise ccxt.BadResponse(f"binance open {what} answer is not a list: {type(answer).__name__}")
     return answer

@@ -69,14 +69,14 @@ def cancel_futures(
     remaining: list[dict[str, Any]] = []
     try:
         if known is None:
-            yield from read_open(market, sections, options, seen)
+            yield from read_sections(market, sections, options, seen)
         else:
             for section in sections:
                 seen.add(section, known.get(section, []))
         yield from cancel_sections(market, sections, options, canceled)
         rounds = 0
         while options.confirm_rounds is not None:
-            remaining = yield from read_open(market, sections, options, seen)
+            remaining = yield from read_sections(market, sections, options, seen)
             if not remaining or rounds >= options.confirm_rounds:
                 break
             rounds += 1
@@ -90,7 +90,7 @@ def cancel_futures(
     return orders
 
 
-def read_open(
+def read_sections(
     market: dict[str, Any], sections: tuple[Section, ...], options: CallOptions, seen: Seen
 ) -> Flow[list[Any]]:
     """The open orders of each section on ``market`` (weight 1 each), remembered in ``seen``; all of them."""
@@ -101,7 +101,7 @@ def read_open(
     return found
 
 
-def open_futures(
+def read_open_orders(
     exchange: Any, market: dict[str, Any], kind: Kind, options: CallOptions, known: Known | None
 ) -> Flow[list[Order]]:
     """The open orders of ``kind`` on ``market`` (what a cancel would cancel), unified; ``known``: already read."""

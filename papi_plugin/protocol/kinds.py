@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from papi_plugin.protocol import endpoints
+from papi_plugin.protocol import calls, endpoints
 from papi_plugin.protocol.endpoints import Endpoint
 
 
@@ -48,11 +48,11 @@ class Kind(NamedTuple):
         return section.history.path if section is not None else endpoints.ALL_ORDERS.path
 
 
-MARGIN = Kind("margin", "cross margin", "cancel_all_margin_orders", "BTC/USDT", None, None)
+MARGIN = Kind("margin", "cross margin", calls.CANCEL_MARGIN, "BTC/USDT", None, None)
 UM = Kind(
     "um",
     "USD-M futures",
-    "cancel_all_um_orders",
+    calls.CANCEL_UM,
     "BTC/USDT:USDT",
     Section(
         endpoints.UM_OPEN_ORDERS,
@@ -80,7 +80,7 @@ UM = Kind(
 CM = Kind(
     "cm",
     "COIN-M futures",
-    "cancel_all_cm_orders",
+    calls.CANCEL_CM,
     "BTC/USD:BTC",
     Section(
         endpoints.CM_OPEN_ORDERS,

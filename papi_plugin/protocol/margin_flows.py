@@ -35,7 +35,7 @@ def cancel(
         return orders
     confirmation = Confirmation(market["symbol"], options.confirm_rounds, orders)
     try:
-        while confirmation.still_open(*(yield from open_on(market, options))):
+        while confirmation.still_open(*(yield from read_open_entries(market, options))):
             answer = yield cancel_all
             confirmation.add((yield from canceled_by(exchange, market, options, answer, since_ms, reported)))
     except ccxt.BaseError as error:
@@ -95,7 +95,7 @@ def after(order: dict[str, Any], since_ms: int) -> bool:
     return isinstance(stamp, int) and not isinstance(stamp, bool) and stamp >= since_ms
 
 
-def open_on(market: dict[str, Any], options: CallOptions) -> Flow[tuple[list[Any], list[Any]]]:
+def read_open_entries(market: dict[str, Any], options: CallOptions) -> Flow[tuple[list[Any], list[Any]]]:
     """The raw open orders and open order lists of ``market`` (two reads, weight 5 each)."""
     symbol = market["symbol"]
     orders = open_list((yield ask(endpoints.OPEN_ORDERS, {**options.sent, "symbol": market["id"]}, symbol)), "orders")

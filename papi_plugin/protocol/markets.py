@@ -6,11 +6,11 @@ from typing import Any
 
 import ccxt
 
+from papi_plugin.protocol import calls
 from papi_plugin.protocol.kinds import KINDS, MARGIN, Kind, kind_of
 from papi_plugin.protocol.params import echo
 
 SPOT = "spot"
-PORTFOLIO_CALL = "cancel_all_portfolio_orders"
 
 
 def candidates(exchange: Any, symbol: str) -> list[dict[str, Any]]:
@@ -55,7 +55,7 @@ def margin_markets(exchange: Any, symbols: list[str], call: str) -> list[dict[st
     return list(markets.values())
 
 
-def portfolio_market(exchange: Any, symbol: str, call: str = PORTFOLIO_CALL) -> tuple[Kind, dict[str, Any]]:
+def portfolio_market(exchange: Any, symbol: str, call: str = calls.CANCEL_PORTFOLIO) -> tuple[Kind, dict[str, Any]]:
     """The market of any of the three kinds that ``symbol`` names, with its kind.
 
     A Binance id naming markets of two kinds (BTCUSDT: the spot market and the USD-M perpetual) is refused:

@@ -99,7 +99,7 @@ def unified_orders(exchange: Any, response: Any, market: dict[str, Any]) -> list
     return orders
 
 
-def open_orders(exchange: Any, market: dict[str, Any], orders: list[Any], lists: list[Any]) -> list[Order]:
+def unified_open_orders(exchange: Any, market: dict[str, Any], orders: list[Any], lists: list[Any]) -> list[Order]:
     """Unified open orders of ``market``; a leg of an open order list gets its list context too.
 
     A leg is found by its id in the list's own ``orders`` entries, as Binance documents the open order
@@ -130,7 +130,7 @@ def recovered_orders(exchange: Any, market: dict[str, Any], history: list[Any], 
 
     A history entry is the order's own record: its ``clientOrderId`` is the order's; a leg gets its list's context.
     """
-    orders = open_orders(exchange, market, history, lists)
+    orders = unified_open_orders(exchange, market, history, lists)
     for order in orders:
         order["recovered"] = True
     return orders

@@ -16,6 +16,7 @@ import ccxt
 from papi_plugin.call.attempts import Budget
 from papi_plugin.limits.state import WEIGHT_LIMIT, WINDOW_SECONDS
 from papi_plugin.limits.stores import checked_url
+from papi_plugin.protocol import calls
 
 OPTIONS_KEY = "cancelAllMarginOrders"  # exchange.options[OPTIONS_KEY]: the defaults of every call
 MAX_RECV_WINDOW = 60000
@@ -26,13 +27,6 @@ BUDGET_KEYS = ("maxAttempts", "maxElapsed", "maxRetryAfter")
 DEFAULT_BUDGET: dict[str, float] = {"maxAttempts": 5, "maxElapsed": 30, "maxRetryAfter": 10}
 DEFAULT_CONFIRM_ROUNDS = 5
 CALL_ONLY = (*BUDGET_KEYS, "confirm", "maxConfirmRounds", "conditional")  # read here, never sent
-# The calls that cancel futures orders, and so take {"conditional": False} (plain orders only).
-CONDITIONAL_CALLS = (
-    "cancel_all_um_orders",
-    "cancel_all_cm_orders",
-    "cancel_all_portfolio_orders",
-    "open_portfolio_orders",
-)
 SENT = ("recvWindow",)  # what the caller may send, besides the symbol
 SET_BY_CCXT = ("timestamp", "signature")
 # ccxt's conventions that mean "this account's cross margin": accepted and not sent.
@@ -121,9 +115,9 @@ def conditional(params: Mapping[str, Any], call: str) -> bool:
     if "conditional" not in params:
         return True
     value = params["conditional"]
-    if call not in CONDITIONAL_CALLS:
+    if call not in calls.CONDITIONAL:
         raise ccxt.BadRequest(
-            f"binance {call}() does not take the parameter 'conditional'; {CONDITIONAL_CALLS[0]}() does"
+            f"binance {call}() does not take the parameter 'conditional'; {calls.CONDITIONAL[0]}() does"
         )
     if not isinstance(value, bool):
         raise ccxt.BadRequest(f"papi_plugin conditional must be True or False, got {echo(value)}")
@@ -156,7 +150,7 @@ def wire_params(params: Mapping[str, Any], call: str) -> dict[str, Any]:
                     f"binance {call}() cancels Portfolio Margin cross-margin orders; {key}={echo(value)} is not that"
                 )
         else:
-            own = [key for key in CALL_ONLY if key != "conditional" or call in CONDITIONAL_CALLS]
+            own = [key for key in CALL_ONLY if key != "conditional" or call in calls.CONDITIONAL]
             accepted = ", ".join((*SENT, *own, *UNDERSTOOD))
             raise ccxt.BadRequest(f"binance {call}() does not take the parameter {echo(key)}; it takes {accepted}")
     return sent
