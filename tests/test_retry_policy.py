@@ -6,7 +6,7 @@ import ccxt
 import pytest
 from tenacity import RetryCallState, Retrying
 
-from papi_plugin.call.attempts import Budget, Deadline, Failure, Tries, exhausted
+from papi_plugin.call.attempts import Deadline, Failure, Tries, exhausted
 from papi_plugin.call.retry_policy import (
     BACKOFF_INITIAL,
     BACKOFF_JITTER,
@@ -19,6 +19,7 @@ from papi_plugin.call.retry_policy import (
     wait_after,
 )
 from papi_plugin.protocol.answers import Action, Verdict
+from papi_plugin.protocol.params import Budget
 
 BUDGET = Budget(max_attempts=5, max_elapsed=30.0, max_retry_after=10.0)
 

@@ -7,17 +7,10 @@ The hot path needs only these; tenacity (``retry_policy.py``) loads when a first
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 import ccxt
 
 from papi_plugin.protocol.answers import Action, Verdict, retry_after_text
-
-
-class Budget(NamedTuple):
-    max_attempts: int  # per request
-    max_elapsed: float  # seconds for the whole call: every request, wait and round of it
-    max_retry_after: float  # the longest Retry-After worth waiting for, seconds
 
 
 class Deadline:

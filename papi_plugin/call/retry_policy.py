@@ -15,8 +15,9 @@ from tenacity import RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 from tenacity.wait import wait_exponential, wait_random
 
-from papi_plugin.call.attempts import Budget, Deadline, Failure, Tries
+from papi_plugin.call.attempts import Deadline, Failure, Tries
 from papi_plugin.protocol.answers import Action, Verdict
+from papi_plugin.protocol.params import Budget
 
 BACKOFF_INITIAL = 0.25  # seconds before the first retry of a transient failure
 BACKOFF_MAX = 4.0

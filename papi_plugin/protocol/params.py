@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 
 import ccxt
 
-from papi_plugin.call.attempts import Budget
 from papi_plugin.limits.state import WEIGHT_LIMIT, WINDOW_SECONDS
 from papi_plugin.limits.stores import checked_url
 from papi_plugin.protocol import calls
@@ -31,6 +30,14 @@ SENT = ("recvWindow",)  # what the caller may send, besides the symbol
 SET_BY_CCXT = ("timestamp", "signature")
 # ccxt's conventions that mean "this account's cross margin": accepted and not sent.
 UNDERSTOOD = {"portfolioMargin": (True,), "marginMode": ("cross",)}
+
+
+class Budget(NamedTuple):
+    """A call's retry budget, from ``maxAttempts``, ``maxElapsed`` and ``maxRetryAfter``."""
+
+    max_attempts: int  # per request
+    max_elapsed: float  # seconds for the whole call: every request, wait and round of it
+    max_retry_after: float  # the longest Retry-After worth waiting for, seconds
 
 
 class CallOptions(NamedTuple):
