@@ -5,7 +5,7 @@
 
 Exit codes: 0 done, 1 internal error, 2 bad input, 3 authentication, 4 rate limited or banned, 5 network or
 exchange unavailable after retries, 6 not flat after --confirm, 130 interrupted. (The one table is
-``EXIT_MEANINGS``; a test holds this docstring, the help and the README to it.) Errors are one line on
+``EXIT_MEANINGS``; a test holds this docstring, the help and docs/cli.md to it.) Errors are one line on
 stderr, without secrets.
 """
 

@@ -347,14 +347,14 @@ def test_an_exhausted_429_exits_4(cli: Cli, seeded_sim: Simulator) -> None:
     assert_clean(result)
 
 
-def test_the_help_the_docstring_and_the_readme_state_the_exit_codes_of_the_one_table() -> None:
+def test_the_help_the_docstring_and_the_docs_state_the_exit_codes_of_the_one_table() -> None:
     import pathlib
 
     from papi_plugin import cli as module
     from papi_plugin import guard
 
-    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
-    for text in (module.parser().format_help(), guard.parser().format_help(), module.__doc__ or "", readme):
+    docs = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    for text in (module.parser().format_help(), guard.parser().format_help(), module.__doc__ or "", docs):
         assert module.EXIT_CODES_TEXT in " ".join(text.split())
 
 
