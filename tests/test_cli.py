@@ -367,7 +367,16 @@ def test_ctrl_c_in_the_middle_of_a_cancel_exits_130(seeded_sim: Simulator) -> No
     env.update(BINANCE_API_KEY=TEST_API_KEY, BINANCE_API_SECRET=TEST_SECRET)
     seeded_sim.inject(CANCEL_ALL, Fault.delay(30))  # the cancel hangs
     command = [sys.executable, "-m", "papi_plugin.cli", "BTC/USDT", "--base-url", seeded_sim.url]
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    # A shell's background job (CI, nohup) starts with SIGINT ignored, which Python then keeps: Ctrl-C's default
+    # is restored here for the child, as an interactive terminal has it.
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 60
     while not seeded_sim.seen("DELETE", "/papi/v1/margin/allOpenOrders") and time.monotonic() < deadline:
         time.sleep(0.02)

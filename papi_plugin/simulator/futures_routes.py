@@ -6,15 +6,14 @@ ones, cancel all on a symbol, and read the history.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from papi_plugin.simulator.api_error import ApiError, missing
+from papi_plugin.simulator.endpoint import Route, Served, Weigh
 from papi_plugin.simulator.exchange import SimulatedExchange
 from papi_plugin.simulator.futures import CANCEL_ALL_CONDITIONAL_DONE, CANCEL_ALL_DONE, CM, UM, Section
 
-Route = Callable[[SimulatedExchange, dict[str, str]], Any]
 NO_SYMBOL_WEIGHT = 40  # an open-orders read without a symbol
 
 
@@ -205,33 +204,26 @@ def history(section: Section) -> Route:
     return read
 
 
-def weight(path: str, params: dict[str, str]) -> int | None:
-    """What a futures request weighs, or None for a path that is not one."""
-    for section, paths in SECTIONS.items():
-        name = path.removeprefix(PREFIX)
-        if name == paths.open:
-            return 1 if "symbol" in params else NO_SYMBOL_WEIGHT
-        if name == paths.history:
-            if section == Section(CM, True) and "symbol" not in params:
-                return NO_SYMBOL_WEIGHT
-            return paths.history_weight
-        if name in (paths.new, paths.cancel_all):
-            return 1
-    return None
+def open_weight(sim: SimulatedExchange, params: dict[str, str]) -> int:
+    return 1 if "symbol" in params else NO_SYMBOL_WEIGHT
 
 
-ROUTES: dict[tuple[str, str], Route] = {}
-READS: dict[tuple[str, str], tuple[str, ...]] = {}
-ORDERS_PLACED: dict[tuple[str, str], int] = {}
+def served(section: Section, paths: Paths) -> dict[tuple[str, str], Served]:
+    """A section's endpoints."""
+    history_weight: int | Weigh = paths.history_weight
+    if section == Section(CM, True):
+        history_weight = open_weight  # the CM conditional history weighs 1 with a symbol, 40 without
+    open_reads: tuple[str, ...] = ("symbol", "pair") if section.kind == CM else ("symbol",)
+    if section == Section(UM, True):
+        open_reads = ("algoType", "symbol", "algoId")
+    return {
+        ("POST", PREFIX + paths.new): Served(new_order(section), 1, paths.order_fields, places=1),
+        ("GET", PREFIX + paths.open): Served(open_orders(section), open_weight, open_reads),
+        ("DELETE", PREFIX + paths.cancel_all): Served(cancel_all(section), 1, ("symbol",)),
+        ("GET", PREFIX + paths.history): Served(history(section), history_weight, paths.history_fields),
+    }
+
+
+ENDPOINTS: dict[tuple[str, str], Served] = {}
 for _section, _paths in SECTIONS.items():
-    ROUTES[("POST", PREFIX + _paths.new)] = new_order(_section)
-    ROUTES[("GET", PREFIX + _paths.open)] = open_orders(_section)
-    ROUTES[("DELETE", PREFIX + _paths.cancel_all)] = cancel_all(_section)
-    ROUTES[("GET", PREFIX + _paths.history)] = history(_section)
-    READS[("POST", PREFIX + _paths.new)] = _paths.order_fields
-    READS[("GET", PREFIX + _paths.open)] = ("symbol", "pair") if _section.kind == CM else ("symbol",)
-    if _section == Section(UM, True):
-        READS[("GET", PREFIX + _paths.open)] = ("algoType", "symbol", "algoId")
-    READS[("DELETE", PREFIX + _paths.cancel_all)] = ("symbol",)
-    READS[("GET", PREFIX + _paths.history)] = _paths.history_fields
-    ORDERS_PLACED[("POST", PREFIX + _paths.new)] = 1
+    ENDPOINTS.update(served(_section, _paths))

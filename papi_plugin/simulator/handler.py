@@ -12,18 +12,12 @@ from typing import Any
 from papi_plugin.simulator.api_error import ApiError
 from papi_plugin.simulator.exchange import SeenRequest, SimulatedExchange
 from papi_plugin.simulator.faults import JSON
-from papi_plugin.simulator.futures_routes import ORDERS_PLACED as FUTURES_ORDERS_PLACED
 from papi_plugin.simulator.limits import api_of
-from papi_plugin.simulator.routes import ROUTES, check_all_read, weight
+from papi_plugin.simulator.routes import ENDPOINTS
 from papi_plugin.simulator.signatures import SignedParams, read_params
 
 SIGNED_PREFIXES = ("/papi/", "/sapi/")
 ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-1M"  # on every order answer: orders placed this minute
-ORDERS_PLACED = {
-    ("POST", "/papi/v1/margin/order"): 1,
-    ("POST", "/papi/v1/margin/order/oco"): 2,
-    **FUTURES_ORDERS_PLACED,
-}
 
 
 class Server(ThreadingHTTPServer):
@@ -80,7 +74,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             if fault is not None and fault.early and (status := fault.play(self)) is not None:
                 seen.status = status
                 return
-            charged = weight(sim, self.command, split.path, params)
+            served = ENDPOINTS.get((self.command, split.path))
+            charged = served.weigh(sim, params) if served is not None else 1
             self.used_weight, limited = sim.limits.charge(charged, api_of(split.path))
             if limited is not None:
                 raise limited
@@ -88,7 +83,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 seen.status = status
                 return
             answer = self.perform()
-            placed = ORDERS_PLACED.get((self.command, split.path))
+            placed = served.places if served is not None else 0
             counted = {ORDER_COUNT_HEADER: str(sim.limits.count_orders(placed))} if placed else None
             self.send_json(200, answer, counted)
         except ApiError as error:
@@ -99,13 +94,13 @@ class RequestHandler(BaseHTTPRequestHandler):
     def perform(self) -> Any:
         """Check the request and do what it asks; the answer to send (raises ``ApiError``)."""
         path, signed, params = self.request_line
-        route = ROUTES.get((self.command, path))
-        if route is None:
+        served = ENDPOINTS.get((self.command, path))
+        if served is None:
             raise ApiError(404, -1000, f"Unknown endpoint {self.command} {path}")
         if path.startswith(SIGNED_PREFIXES):
             self.sim.keys.authenticate(self.headers.get("X-MBX-APIKEY"), signed, params, self.sim.server_time())
-            check_all_read(self.command, path, params)
-        return route(self.sim, params)
+            served.check_reads(params)
+        return served.answer(self.sim, params)
 
     # -- what a route or a fault answers with (the ``Reply`` a fault plays on)
 

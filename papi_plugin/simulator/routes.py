@@ -1,44 +1,21 @@
-"""What each served endpoint answers, and what it weighs, as Binance documents it."""
+"""The spot, margin and exchange-information endpoints the simulator serves, and the table of every endpoint
+(``ENDPOINTS``): what each answers, weighs and reads, as Binance documents it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from papi_plugin.simulator import exchange_info, futures_routes
 from papi_plugin.simulator.api_error import ApiError, missing
 from papi_plugin.simulator.book import Order
+from papi_plugin.simulator.endpoint import Served
 from papi_plugin.simulator.exchange import SimulatedExchange
 
 ORDER_TYPES = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
-Route = Callable[[SimulatedExchange, dict[str, str]], Any]
 
-# Request weights as documented by Binance for each served endpoint.
-WEIGHTS: dict[tuple[str, str], int] = {
-    ("GET", "/api/v3/ping"): 1,
-    ("GET", "/api/v3/time"): 1,
-    ("GET", "/papi/v1/ping"): 1,
-    ("GET", "/api/v3/exchangeInfo"): 20,
-    ("GET", "/fapi/v1/exchangeInfo"): 1,
-    ("GET", "/dapi/v1/exchangeInfo"): 1,
-    ("GET", "/sapi/v1/capital/config/getall"): 10,
-    ("GET", "/sapi/v1/margin/allPairs"): 1,
-    ("GET", "/sapi/v1/margin/isolated/allPairs"): 10,
-    ("POST", "/papi/v1/margin/order"): 1,
-    ("POST", "/papi/v1/margin/order/oco"): 1,
-    ("GET", "/papi/v1/margin/openOrders"): 5,
-    ("GET", "/papi/v1/margin/openOrderList"): 5,
-    ("DELETE", "/papi/v1/margin/allOpenOrders"): 5,
-    ("GET", "/papi/v1/margin/allOrders"): 100,
-    ("GET", "/papi/v1/margin/allOrderList"): 100,
-    ("DELETE", "/papi/v1/margin/order"): 2,
-    ("GET", "/papi/v1/margin/order"): 10,
-    ("DELETE", "/papi/v1/margin/orderList"): 2,
-}
 HISTORY_LIMIT = 500  # allOrders and allOrderList: "Default 500; max 500"
 
-SIGNED = ("timestamp", "recvWindow")
 ORDER_PARAMS = (
     "symbol",
     "side",
@@ -72,47 +49,12 @@ OCO_PARAMS = (
     "sideEffectType",
     "selfTradePreventionMode",
 )
-# The parameters each signed endpoint reads, per Binance's documentation; anything else is -1104.
-READS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("POST", "/papi/v1/margin/order"): ORDER_PARAMS,
-    ("POST", "/papi/v1/margin/order/oco"): OCO_PARAMS,
-    ("GET", "/papi/v1/margin/openOrders"): ("symbol",),
-    ("GET", "/papi/v1/margin/openOrderList"): (),
-    ("DELETE", "/papi/v1/margin/allOpenOrders"): ("symbol",),
-    ("GET", "/papi/v1/margin/allOrders"): ("symbol", "orderId", "startTime", "endTime", "limit"),
-    ("GET", "/papi/v1/margin/allOrderList"): ("fromId", "startTime", "endTime", "limit"),
-    ("DELETE", "/papi/v1/margin/order"): ("symbol", "orderId", "origClientOrderId", "newClientOrderId"),
-    ("GET", "/papi/v1/margin/order"): ("symbol", "orderId", "origClientOrderId"),
-    ("DELETE", "/papi/v1/margin/orderList"): ("symbol", "orderListId", "listClientOrderId", "newClientOrderId"),
-}
-
-
-READS.update(futures_routes.READS)
-
-
-def check_all_read(method: str, path: str, params: dict[str, str]) -> None:
-    """-1104 for parameters the endpoint does not read."""
-    reads = READS.get((method, path))
-    if reads is None:
-        return
-    unread = [name for name in params if name not in reads and name not in SIGNED]
-    if unread:
-        read = len([name for name in params if name not in unread])
-        raise ApiError(
-            400, -1104, f"Not all sent parameters were read; read '{read}' parameter(s) but was sent '{len(params)}'."
-        )
-
-
 INSTANCE_PATH = "/simulator/v1/instance"
 
 
-def weight(sim: SimulatedExchange, method: str, path: str, params: dict[str, str]) -> int:
-    if (method, path) == ("GET", "/papi/v1/margin/openOrders") and "symbol" not in params:
-        # Without a symbol, Binance counts one request per symbol trading on the exchange.
-        return len(sim.margin_symbols) + len(exchange_info.SPOT_ONLY_SYMBOLS)
-    if (method, path) in futures_routes.ROUTES:
-        return futures_routes.weight(path, params) or 1
-    return WEIGHTS.get((method, path), 1)
+def margin_open_orders_weight(sim: SimulatedExchange, params: dict[str, str]) -> int:
+    """5 with a symbol; without one, Binance counts one request per symbol trading on the exchange."""
+    return 5 if "symbol" in params else len(sim.margin_symbols) + len(exchange_info.SPOT_ONLY_SYMBOLS)
 
 
 def symbol_param(sim: SimulatedExchange, params: dict[str, str], required: bool = True) -> str | None:
@@ -334,26 +276,33 @@ def nothing(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     return []  # coins and isolated pairs: nothing here depends on them
 
 
-ROUTES: dict[tuple[str, str], Route] = {
-    ("GET", "/api/v3/ping"): ping,
-    ("GET", "/papi/v1/ping"): ping,
-    ("GET", INSTANCE_PATH): instance,
-    ("GET", "/api/v3/time"): server_time,
-    ("GET", "/api/v3/exchangeInfo"): spot_info,
-    ("GET", "/fapi/v1/exchangeInfo"): usdm_info,
-    ("GET", "/dapi/v1/exchangeInfo"): coinm_info,
-    ("GET", "/sapi/v1/capital/config/getall"): nothing,
-    ("GET", "/sapi/v1/margin/allPairs"): margin_pairs,
-    ("GET", "/sapi/v1/margin/isolated/allPairs"): nothing,
-    ("POST", "/papi/v1/margin/order"): new_order,
-    ("POST", "/papi/v1/margin/order/oco"): new_oco,
-    ("GET", "/papi/v1/margin/openOrders"): open_orders,
-    ("GET", "/papi/v1/margin/openOrderList"): open_order_lists,
-    ("DELETE", "/papi/v1/margin/allOpenOrders"): cancel_all,
-    ("GET", "/papi/v1/margin/allOrders"): all_orders,
-    ("GET", "/papi/v1/margin/allOrderList"): all_order_lists,
-    ("DELETE", "/papi/v1/margin/order"): cancel_order,
-    ("GET", "/papi/v1/margin/order"): query_order,
-    ("DELETE", "/papi/v1/margin/orderList"): cancel_order_list,
-    **futures_routes.ROUTES,
+# Every endpoint served, with Binance's documented weight and, for a signed one, the parameters it reads.
+ENDPOINTS: dict[tuple[str, str], Served] = {
+    ("GET", "/api/v3/ping"): Served(ping, 1),
+    ("GET", "/papi/v1/ping"): Served(ping, 1),
+    ("GET", INSTANCE_PATH): Served(instance, 1),
+    ("GET", "/api/v3/time"): Served(server_time, 1),
+    ("GET", "/api/v3/exchangeInfo"): Served(spot_info, 20),
+    ("GET", "/fapi/v1/exchangeInfo"): Served(usdm_info, 1),
+    ("GET", "/dapi/v1/exchangeInfo"): Served(coinm_info, 1),
+    ("GET", "/sapi/v1/capital/config/getall"): Served(nothing, 10),
+    ("GET", "/sapi/v1/margin/allPairs"): Served(margin_pairs, 1),
+    ("GET", "/sapi/v1/margin/isolated/allPairs"): Served(nothing, 10),
+    ("POST", "/papi/v1/margin/order"): Served(new_order, 1, ORDER_PARAMS, places=1),
+    ("POST", "/papi/v1/margin/order/oco"): Served(new_oco, 1, OCO_PARAMS, places=2),
+    ("GET", "/papi/v1/margin/openOrders"): Served(open_orders, margin_open_orders_weight, ("symbol",)),
+    ("GET", "/papi/v1/margin/openOrderList"): Served(open_order_lists, 5, ()),
+    ("DELETE", "/papi/v1/margin/allOpenOrders"): Served(cancel_all, 5, ("symbol",)),
+    ("GET", "/papi/v1/margin/allOrders"): Served(
+        all_orders, 100, ("symbol", "orderId", "startTime", "endTime", "limit")
+    ),
+    ("GET", "/papi/v1/margin/allOrderList"): Served(all_order_lists, 100, ("fromId", "startTime", "endTime", "limit")),
+    ("DELETE", "/papi/v1/margin/order"): Served(
+        cancel_order, 2, ("symbol", "orderId", "origClientOrderId", "newClientOrderId")
+    ),
+    ("GET", "/papi/v1/margin/order"): Served(query_order, 10, ("symbol", "orderId", "origClientOrderId")),
+    ("DELETE", "/papi/v1/margin/orderList"): Served(
+        cancel_order_list, 2, ("symbol", "orderListId", "listClientOrderId", "newClientOrderId")
+    ),
+    **futures_routes.ENDPOINTS,
 }
