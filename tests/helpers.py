@@ -14,6 +14,7 @@ import ccxt.async_support as accxt
 import pytest
 
 from papi_plugin.simulator import Fault, Simulator
+from papi_plugin.simulator.futures import FuturesOrder, Section
 from tests.constants import CANCEL_ALL
 from tests.fake_time import FakeTime
 
@@ -96,3 +97,16 @@ class Runner:
             if isinstance(exchange, accxt.Exchange):
                 self.loop.run_until_complete(exchange.close())
         self.loop.close()
+
+
+SINCE = 1_700_000_000_000  # when a flow stepped by hand began, on Binance's clock (ms)
+
+
+def um_record_of(order_id: int, conditional: bool, status: str = "NEW", since: int = SINCE - 99_000) -> dict[str, Any]:
+    """A UM order (``conditional``: a UM algo order) as Binance reports it."""
+    type_, trigger = ("STOP", "59000") if conditional else ("LIMIT", None)
+    order = FuturesOrder(Section("um", conditional), "BTCUSDT", order_id, f"c{order_id}", "BUY", type_, "1", "60000")
+    order.stop_price = trigger
+    order.time = order.update_time = since
+    order.status = status
+    return order.report(history=status != "NEW")

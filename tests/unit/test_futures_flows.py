@@ -14,9 +14,8 @@ from papi_plugin.protocol.futures_flows import canceled_in
 from papi_plugin.protocol.kinds import CM, UM
 from papi_plugin.protocol.params import call_options
 from papi_plugin.protocol.reported import order_key
-from papi_plugin.simulator.futures import FuturesOrder, Section
-
-SINCE = 1_700_000_000_000
+from tests.helpers import SINCE
+from tests.helpers import um_record_of as record
 
 
 def um_record(order_id: int, status: str, time: int = SINCE + 10, update: int = SINCE + 20) -> dict[str, Any]:
@@ -94,16 +93,6 @@ DONE = {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 def options(**params: Any) -> Any:
     return call_options(None, params, "cancel_all_um_orders")
-
-
-def record(order_id: int, conditional: bool, status: str = "NEW", since: int = SINCE - 99_000) -> dict[str, Any]:
-    """A UM order (``conditional``: a UM algo order) as Binance reports it."""
-    type_, trigger = ("STOP", "59000") if conditional else ("LIMIT", None)
-    order = FuturesOrder(Section("um", conditional), "BTCUSDT", order_id, f"c{order_id}", "BUY", type_, "1", "60000")
-    order.stop_price = trigger
-    order.time = order.update_time = since
-    order.status = status
-    return order.report(history=status != "NEW")
 
 
 def step(flow: Any, answers: list[Any]) -> tuple[list[endpoints.Endpoint], Any]:
