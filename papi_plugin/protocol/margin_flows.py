@@ -18,6 +18,7 @@ from papi_plugin.protocol.params import CallOptions
 from papi_plugin.protocol.reported import Key, order_key
 
 HISTORY_LIMIT = 500  # the most the history reads return
+LEG_TYPES = frozenset({"LIMIT_MAKER", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"})
 
 
 def cancel(
@@ -84,10 +85,18 @@ def recover(
         and order_key(endpoints.ALL_ORDERS.path, market["id"], o.get("orderId")) not in reported
     ]
     lists: list[Any] = []
-    if any(str(o.get("orderListId", -1)) != "-1" for o in canceled):
+    if any(may_be_a_leg(o) for o in canceled):
         answer = yield ask(endpoints.ALL_ORDER_LISTS, {**options.sent, "limit": HISTORY_LIMIT}, symbol)
         lists = [x for x in open_list(answer, "order list history") if on(x, market)]
     return recovered_orders(exchange, market, canceled, lists)
+
+
+def may_be_a_leg(order: dict[str, Any]) -> bool:
+    """Whether a history record may be an order list's leg. Binance documents no ``orderListId`` in the
+    margin order history, so a leg is told by its type (an OCO's legs are a LIMIT_MAKER and a stop order),
+    or by an ``orderListId`` when one is sent."""
+    list_id = order.get("orderListId")
+    return (list_id is not None and str(list_id) != "-1") or order.get("type") in LEG_TYPES
 
 
 def after(order: dict[str, Any], since_ms: int) -> bool:

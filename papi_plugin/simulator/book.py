@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+ACCOUNT_ID = 152950866  # the simulated account's id, as order reads report it
+ZERO = "0.00000000"  # what order reads report for an order without a stop price or an iceberg part
+
 
 def new_client_id() -> str:
     return base64.b32encode(secrets.token_bytes(15)).decode().rstrip("=")[:22]
@@ -33,6 +36,7 @@ class Order:
     status: str = "NEW"
     update_time: int = 0
     executed: str = "0"
+    self_trade_prevention: str = "EXPIRE_MAKER"  # Binance's default mode
 
     def report(self, status: str, client_order_id: str | None = None) -> dict[str, Any]:
         """The order as Binance reports it; ``client_order_id`` is a cancel request's own id, when given."""
@@ -59,6 +63,39 @@ class Order:
         if self.iceberg_qty is not None:
             entry["icebergQty"] = self.iceberg_qty
         return entry
+
+    def answer(self, status: str, client_order_id: str | None = None) -> dict[str, Any]:
+        """The order as a new-order or cancel-one answer reports it: without its list's id."""
+        entry = self.report(status, client_order_id)
+        del entry["orderListId"]
+        return entry
+
+    def record(self, working: bool) -> dict[str, Any]:
+        """The order as the order reads (one order, open orders, all orders) report it."""
+        executed = Decimal(self.executed)
+        return {
+            "clientOrderId": self.client_order_id,
+            "cummulativeQuoteQty": f"{executed * Decimal(self.price):.8f}",
+            "executedQty": f"{executed:.8f}",
+            "icebergQty": self.iceberg_qty or ZERO,
+            "isWorking": working,
+            "orderId": self.order_id,
+            "origQty": self.quantity,
+            "price": self.price,
+            "side": self.side,
+            "status": self.status,
+            "stopPrice": self.stop_price or ZERO,
+            "symbol": self.symbol,
+            "time": self.time,
+            "timeInForce": self.time_in_force,
+            "type": self.type,
+            "updateTime": self.update_time,
+            "accountId": ACCOUNT_ID,
+            "selfTradePreventionMode": self.self_trade_prevention,
+            # Binance's documented example shows both as the text "None" for an order no self-trade prevented.
+            "preventedMatchId": "None",
+            "preventedQuantity": "None",
+        }
 
 
 @dataclass
@@ -167,7 +204,7 @@ class Book:
         """Cancel one open order that is not a leg of a list; the documented answer."""
         with self.lock:
             self.close(order, now)
-            return order.report("CANCELED", new_client_id())
+            return order.answer("CANCELED", new_client_id())
 
     def fill(self, order: Order, quantity: str, now: int) -> None:
         """Fill ``quantity`` more of an open order; once all of it is filled, it leaves the book as FILLED."""

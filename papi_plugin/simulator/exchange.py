@@ -142,6 +142,7 @@ class SimulatedExchange:
         time_in_force: str = "GTC",
         stop_price: str | None = None,
         iceberg_qty: str | None = None,
+        self_trade_prevention: str = "EXPIRE_MAKER",
     ) -> Order:
         """Open a margin order directly (as the exchange would after a valid POST)."""
         order = Order(
@@ -156,6 +157,7 @@ class SimulatedExchange:
             stop_price,
             iceberg_qty,
             time=self.server_time(),
+            self_trade_prevention=self_trade_prevention,
         )
         return self.book.place(order)
 

@@ -13,6 +13,7 @@ from papi_plugin.simulator.endpoint import Served
 from papi_plugin.simulator.exchange import SimulatedExchange
 
 ORDER_TYPES = {"LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"}
+STP_MODES = ("NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH")
 
 HISTORY_LIMIT = 500  # allOrders and allOrderList: "Default 500; max 500"
 
@@ -113,8 +114,16 @@ def new_order(sim: SimulatedExchange, params: dict[str, str]) -> Any:
         time_in_force="GTC" if order_type == "LIMIT_MAKER" else params.get("timeInForce", "GTC"),
         stop_price=stop_price,
         iceberg_qty=params.get("icebergQty"),
+        self_trade_prevention=stp_mode(params),
     )
     return order_answer(order, respond)
+
+
+def stp_mode(params: dict[str, str]) -> str:
+    mode = params.get("selfTradePreventionMode", "EXPIRE_MAKER")
+    if mode not in STP_MODES:
+        raise ApiError(400, -1102, missing("selfTradePreventionMode"))
+    return mode
 
 
 def order_answer(order: Order, respond: str) -> dict[str, Any]:
@@ -126,7 +135,7 @@ def order_answer(order: Order, respond: str) -> dict[str, Any]:
             "clientOrderId": order.client_order_id,
             "transactTime": order.time,
         }
-    result = {**order.report(order.status), "transactTime": order.time}
+    result = {**order.answer(order.status), "transactTime": order.time}
     return result if respond == "RESULT" else {**result, "fills": []}  # resting orders have no fills yet
 
 
@@ -156,21 +165,16 @@ def new_oco(sim: SimulatedExchange, params: dict[str, str]) -> Any:
         "client_order_id": params.get("limitClientOrderId"),
     }
     order_list = sim.place_oco(symbol, [stop_leg, limit_leg], list_client_order_id=params.get("listClientOrderId"))
-    return sim.book.list_status(order_list, "EXEC_STARTED", "EXECUTING", "NEW")
+    answer = sim.book.list_status(order_list, "EXEC_STARTED", "EXECUTING", "NEW")
+    # A new list's reports carry when each leg was placed; a canceled list's do not (as Binance documents both).
+    answer["orderReports"] = [{**report, "transactTime": order_list.time} for report in answer["orderReports"]]
+    return answer
 
 
 def open_orders(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     symbol = symbol_param(sim, params, required=False)
     # As Binance documents this answer: no orderListId (a leg's list is found from the lists' own "orders").
-    return [
-        {
-            **{k: v for k, v in order.report(order.status).items() if k != "orderListId"},
-            "time": order.time,
-            "updateTime": order.update_time,
-            "isWorking": True,
-        }
-        for order in sim.open_orders(symbol)
-    ]
+    return [order.record(working=True) for order in sim.open_orders(symbol)]
 
 
 def open_order_lists(sim: SimulatedExchange, params: dict[str, str]) -> Any:
@@ -191,7 +195,7 @@ def all_orders(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     assert symbol is not None
     start, end = int(params.get("startTime", 0)), int(params.get("endTime", 2**62))
     return [
-        {**order.report(order.status), "time": order.time, "updateTime": order.update_time, "isWorking": False}
+        order.record(working=False)
         for order in sim.book.all_orders(symbol, limit_param(params))
         if start <= order.time <= end
     ]
@@ -222,7 +226,7 @@ def the_order(sim: SimulatedExchange, params: dict[str, str], missing_code: int)
 def query_order(sim: SimulatedExchange, params: dict[str, str]) -> Any:
     order = the_order(sim, params, -2013)
     working = order.status == "NEW"
-    return {**order.report(order.status), "time": order.time, "updateTime": order.update_time, "isWorking": working}
+    return order.record(working)
 
 
 def cancel_order(sim: SimulatedExchange, params: dict[str, str]) -> Any:

@@ -132,8 +132,11 @@ def test_an_open_orders_answer_that_is_not_a_list_is_a_bad_response(exchange: An
         flow.send({"code": 0})
 
 
-def history_entry(order_id: int, status: str, update_time: int, list_id: int = -1) -> dict[str, Any]:
-    return {**open_order(order_id, list_id=list_id), "status": status, "updateTime": update_time, "time": 1}
+def history_entry(order_id: int, status: str, update_time: int, type_: str = "LIMIT") -> dict[str, Any]:
+    """A margin order history record as Binance documents it: no ``orderListId``."""
+    record = {**open_order(order_id), "status": status, "updateTime": update_time, "time": 1, "type": type_}
+    del record["orderListId"]
+    return record
 
 
 def test_a_lost_answer_is_recovered_from_the_history(exchange: Any) -> None:
@@ -146,8 +149,8 @@ def test_a_lost_answer_is_recovered_from_the_history(exchange: Any) -> None:
         history_entry(7, "CANCELED", SINCE - 60_000),  # canceled before the call: not ours
         history_entry(8, "CANCELED", SINCE + 50),
         history_entry(9, "NEW", SINCE + 50),  # still open
-        history_entry(20, "CANCELED", SINCE + 50, list_id=1929),
-        history_entry(21, "CANCELED", SINCE + 50, list_id=1929),
+        history_entry(20, "CANCELED", SINCE + 50, "STOP_LOSS_LIMIT"),  # the legs: told by their type
+        history_entry(21, "CANCELED", SINCE + 50, "LIMIT_MAKER"),
     ]
     lists_read = flow.send(history)
     assert lists_read.endpoint == endpoints.ALL_ORDER_LISTS and lists_read.weight == 100
@@ -163,6 +166,14 @@ def test_a_lost_answer_is_recovered_from_the_history(exchange: Any) -> None:
     assert [o["id"] for o in recovered] == ["8", "20", "21"]
     assert all(o["recovered"] is True and o["status"] == "canceled" for o in recovered)
     assert recovered[0]["orderList"] is None and recovered[1]["orderList"]["orderListId"] == 1929
+
+
+def test_a_history_record_that_names_its_list_is_a_leg_whatever_its_type(exchange: Any) -> None:
+    flow = margin_flows.cancel(exchange, exchange.market("BTC/USDT"), options(), SINCE)
+    next(flow)
+    flow.send(LostAnswer([]))
+    lists_read = flow.send([{**history_entry(20, "CANCELED", SINCE + 50), "orderListId": 1929}])
+    assert lists_read.endpoint == endpoints.ALL_ORDER_LISTS
 
 
 def test_no_list_read_when_no_leg_was_canceled(exchange: Any) -> None:
