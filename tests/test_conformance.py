@@ -145,3 +145,65 @@ def test_the_official_sdk_accepts_every_futures_answer() -> None:
         assert [o.status for o in answer(api.query_all_cm_orders, symbol="BTCUSD_PERP")] == ["CANCELED"]
         history = answer(api.query_all_cm_conditional_orders, symbol="BTCUSD_PERP")
         assert [o.strategy_status for o in history] == ["CANCELLED"]
+
+
+def test_the_official_sdk_runs_the_one_order_and_position_endpoints() -> None:
+    with Simulator() as sim:
+        api = official_sdk(sim, key_pair(sim, "hmac"))
+        um = {"symbol": "BTCUSDT", "side": "BUY", "quantity": 0.01, "price": 60000.0, "time_in_force": "GTC"}
+        cm = {"symbol": "BTCUSD_PERP", "side": "BUY", "quantity": 1.0, "price": 60000.0, "time_in_force": "GTC"}
+        plain = answer(api.new_um_order, type="LIMIT", **um)
+        algo = answer(api.new_um_algo_order, algo_type="CONDITIONAL", type="STOP", trigger_price=61000.0, **um)
+        coin = answer(api.new_cm_order, type="LIMIT", **cm)
+        strategy = answer(api.new_cm_conditional_order, strategy_type="STOP", stop_price=61000.0, **cm)
+        assert answer(api.query_um_order, symbol="BTCUSDT", order_id=plain.order_id).status == "NEW"
+        assert answer(api.query_current_um_open_order, symbol="BTCUSDT", order_id=plain.order_id).status == "NEW"
+        assert answer(api.query_current_um_open_algo_order, algo_id=algo.algo_id).algo_status == "NEW"
+        assert answer(api.query_cm_order, symbol="BTCUSD_PERP", order_id=coin.order_id).status == "NEW"
+        # The SDK's model of this read is a list, after its documented example; the page documents one order,
+        # as the UM read's, which the SDK hands back unparsed.
+        opened = answer(api.query_current_cm_open_order, symbol="BTCUSD_PERP", order_id=coin.order_id)
+        assert opened["status"] == "NEW"
+        open_strategy = answer(
+            api.query_current_cm_open_conditional_order, symbol="BTCUSD_PERP", strategy_id=strategy.strategy_id
+        )
+        assert open_strategy.strategy_status == "NEW"
+        assert answer(api.cancel_um_order, symbol="BTCUSDT", order_id=plain.order_id).status == "CANCELED"
+        assert answer(api.cancel_um_algo_order, algo_id=algo.algo_id).complete is True
+        assert answer(api.cancel_cm_order, symbol="BTCUSD_PERP", order_id=coin.order_id).status == "CANCELED"
+        done = answer(api.cancel_cm_conditional_order, symbol="BTCUSD_PERP", strategy_id=strategy.strategy_id)
+        assert done.strategy_status == "CANCELLED"
+        history = answer(api.query_cm_conditional_order_history, symbol="BTCUSD_PERP", strategy_id=strategy.strategy_id)
+        assert history.strategy_status == "CANCELLED"
+        sim.fill_futures("um", answer(api.new_um_order, type="LIMIT", **um).order_id)
+        [position] = answer(api.query_um_position_information, symbol="BTCUSDT")
+        assert (position.position_amt, position.entry_price) == ("0.010", "60000.00000")
+        assert {p.symbol for p in answer(api.query_cm_position_information, pair="BTCUSD")} == {
+            "BTCUSD_PERP",
+            "BTCUSD_261225",
+        }
+
+
+def test_python_binance_runs_the_one_order_and_position_endpoints(keyed_sim: Any) -> None:
+    sim, keys = keyed_sim
+    client = python_binance(sim, keys)
+    um = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01", "price": "60000", "timeInForce": "GTC"}
+    cm = {"symbol": "BTCUSD_PERP", "side": "BUY", "quantity": "1", "price": "60000", "timeInForce": "GTC"}
+    plain = client.papi_create_um_order(type="LIMIT", **um)
+    coin = client.papi_create_cm_order(type="LIMIT", **cm)
+    # python-binance adds its own newClientOrderId to every new order, which this endpoint does not read
+    # (its client id is newClientStrategyId): the simulator answers -1104, so this one is placed directly.
+    placed = sim.place_futures("cm", "BTCUSD_PERP", "BUY", "1", "60000", conditional=True, stop_price="61000")
+    strategy = {"strategyId": placed.order_id}
+    assert client.papi_get_um_order(symbol="BTCUSDT", orderId=plain["orderId"])["status"] == "NEW"
+    assert client.papi_get_um_open_order(symbol="BTCUSDT", orderId=plain["orderId"])["status"] == "NEW"
+    assert client.papi_get_cm_order(symbol="BTCUSD_PERP", orderId=coin["orderId"])["status"] == "NEW"
+    assert client.papi_get_cm_open_order(symbol="BTCUSD_PERP", orderId=coin["orderId"])["status"] == "NEW"
+    named = {"symbol": "BTCUSD_PERP", "strategyId": strategy["strategyId"]}
+    assert client.papi_get_cm_conditional_open_order(**named)["strategyStatus"] == "NEW"
+    assert client.papi_cancel_um_order(symbol="BTCUSDT", orderId=plain["orderId"])["status"] == "CANCELED"
+    assert client.papi_cancel_cm_order(symbol="BTCUSD_PERP", orderId=coin["orderId"])["status"] == "CANCELED"
+    assert client.papi_cancel_cm_conditional_order(**named)["strategyStatus"] == "CANCELLED"
+    assert client.papi_get_cm_conditional_order_history(**named)["strategyStatus"] == "CANCELLED"
+    assert {p["symbol"] for p in client.papi_get_um_position_risk()} == set(sim.um_symbols)
+    assert [p["positionAmt"] for p in client.papi_get_cm_position_risk(pair="ETHUSD")] == ["0"]

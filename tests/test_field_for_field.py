@@ -130,3 +130,77 @@ def test_the_margin_endpoints_answer_field_for_field(raw: Raw) -> None:
     check("GET", "/papi/v1/margin/allOrderList", raw("GET", "/papi/v1/margin/allOrderList"))
     raw.sim.seed_documented_example()
     check("DELETE", "/papi/v1/margin/allOpenOrders", raw("DELETE", "/papi/v1/margin/allOpenOrders", symbol="BTCUSDT"))
+
+
+UM_ORDER = {"symbol": "BTCUSDT", "side": "BUY", "quantity": "0.01", "price": "60000", "timeInForce": "GTC"}
+CM_ORDER = {"symbol": "BTCUSD_PERP", "side": "BUY", "quantity": "1", "price": "60000", "timeInForce": "GTC"}
+
+
+def test_the_futures_endpoints_answer_field_for_field(raw: Raw) -> None:
+    um = raw("POST", "/papi/v1/um/order", type="LIMIT", **UM_ORDER)
+    algo = raw("POST", "/papi/v1/um/algo/order", algoType="CONDITIONAL", type="STOP", triggerPrice="61000", **UM_ORDER)
+    cm = raw("POST", "/papi/v1/cm/order", type="LIMIT", **CM_ORDER)
+    strategy = raw("POST", "/papi/v1/cm/conditional/order", strategyType="STOP", stopPrice="61000", **CM_ORDER)
+    for path, answer in (
+        ("/papi/v1/um/order", um),
+        ("/papi/v1/um/algo/order", algo),
+        ("/papi/v1/cm/order", cm),
+        ("/papi/v1/cm/conditional/order", strategy),
+    ):
+        check("POST", path, answer)
+    for section, symbol in (
+        ("um", "BTCUSDT"),
+        ("um/algo", "BTCUSDT"),
+        ("cm", "BTCUSD_PERP"),
+        ("cm/conditional", "BTCUSD_PERP"),
+    ):
+        open_path = f"/papi/v1/{section}/{'openAlgoOrders' if section == 'um/algo' else 'openOrders'}"
+        check("GET", open_path, raw("GET", open_path, symbol=symbol))
+    one = {"symbol": "BTCUSDT", "orderId": um["orderId"]}
+    check("GET", "/papi/v1/um/order", raw("GET", "/papi/v1/um/order", **one))
+    check("GET", "/papi/v1/um/openOrder", raw("GET", "/papi/v1/um/openOrder", **one))
+    check("GET", "/papi/v1/um/algo/algoOrder", raw("GET", "/papi/v1/um/algo/algoOrder", algoId=algo["algoId"]))
+    one = {"symbol": "BTCUSD_PERP", "orderId": cm["orderId"]}
+    check("GET", "/papi/v1/cm/order", raw("GET", "/papi/v1/cm/order", **one))
+    check("GET", "/papi/v1/cm/openOrder", raw("GET", "/papi/v1/cm/openOrder", **one))
+    named = {"symbol": "BTCUSD_PERP", "strategyId": strategy["strategyId"]}
+    check("GET", "/papi/v1/cm/conditional/openOrder", raw("GET", "/papi/v1/cm/conditional/openOrder", **named))
+    check("DELETE", "/papi/v1/um/order", raw("DELETE", "/papi/v1/um/order", symbol="BTCUSDT", orderId=um["orderId"]))
+    check("DELETE", "/papi/v1/um/algo/order", raw("DELETE", "/papi/v1/um/algo/order", algoId=algo["algoId"]))
+    check(
+        "DELETE", "/papi/v1/cm/order", raw("DELETE", "/papi/v1/cm/order", symbol="BTCUSD_PERP", orderId=cm["orderId"])
+    )
+    check("DELETE", "/papi/v1/cm/conditional/order", raw("DELETE", "/papi/v1/cm/conditional/order", **named))
+    check("GET", "/papi/v1/cm/conditional/orderHistory", raw("GET", "/papi/v1/cm/conditional/orderHistory", **named))
+    raw.sim.seed_futures_example()
+    for section, symbol in (
+        ("um", "BTCUSDT"),
+        ("um/algo", "BTCUSDT"),
+        ("cm", "BTCUSD_PERP"),
+        ("cm/conditional", "BTCUSD_PERP"),
+    ):
+        check(
+            "DELETE",
+            f"/papi/v1/{section}/allOpenOrders",
+            raw("DELETE", f"/papi/v1/{section}/allOpenOrders", symbol=symbol),
+        )
+    for path, symbol in (
+        ("/papi/v1/um/allOrders", "BTCUSDT"),
+        ("/papi/v1/um/algo/allAlgoOrders", "BTCUSDT"),
+        ("/papi/v1/cm/allOrders", "BTCUSD_PERP"),
+        ("/papi/v1/cm/conditional/allOrders", "BTCUSD_PERP"),
+    ):
+        check("GET", path, raw("GET", path, symbol=symbol))
+
+
+def test_the_position_reads_answer_field_for_field_and_follow_the_fills(raw: Raw) -> None:
+    for _ in range(2):
+        raw.sim.fill_futures("um", raw("POST", "/papi/v1/um/order", type="LIMIT", **UM_ORDER)["orderId"])
+    raw.sim.fill_futures("cm", raw("POST", "/papi/v1/cm/order", type="LIMIT", **CM_ORDER)["orderId"])
+    [um] = raw("GET", "/papi/v1/um/positionRisk", symbol="BTCUSDT")
+    check("GET", "/papi/v1/um/positionRisk", [um])
+    assert (um["positionAmt"], um["entryPrice"], um["positionSide"]) == ("0.020", "60000.00000", "BOTH")
+    positions = raw("GET", "/papi/v1/cm/positionRisk", pair="BTCUSD")
+    check("GET", "/papi/v1/cm/positionRisk", positions)
+    assert {p["symbol"]: p["positionAmt"] for p in positions} == {"BTCUSD_PERP": "1", "BTCUSD_261225": "0"}
+    assert len(raw("GET", "/papi/v1/um/positionRisk")) == len(raw.sim.um_symbols)  # every symbol without one

@@ -262,6 +262,8 @@ def test_a_repeat_ban_is_longer_and_the_429_states_the_configured_limit() -> Non
         ("GET", "/papi/v1/um/algo/allAlgoOrders", "symbol=BTCUSDT", 5),
         ("GET", "/papi/v1/cm/allOrders", "symbol=BTCUSD_PERP", 20),
         ("GET", "/papi/v1/cm/conditional/allOrders", "symbol=BTCUSD_PERP", 1),
+        ("GET", "/papi/v1/um/positionRisk", "", 5),
+        ("GET", "/papi/v1/cm/positionRisk", "", 1),
     ],
 )
 def test_futures_endpoints_weigh_what_binance_documents(method: str, path: str, query: str, weight: int) -> None:
@@ -279,6 +281,13 @@ def test_futures_endpoints_weigh_what_binance_documents(method: str, path: str, 
         ("DELETE", "/papi/v1/cm/allOpenOrders", "", -1102),
         ("DELETE", "/papi/v1/um/algo/allOpenOrders", "symbol=BTCUSDT&conditional=true", -1104),
         ("GET", "/papi/v1/cm/allOrders", "symbol=BTCUSD_PERP&limit=101", -1102),  # "Default 50; max 100"
+        ("GET", "/papi/v1/um/order", "symbol=BTCUSDT", -1102),  # "Either orderId or origClientOrderId must be sent"
+        ("GET", "/papi/v1/um/order", "symbol=BTCUSDT&orderId=42", -2013),  # "Order does not exist."
+        ("GET", "/papi/v1/cm/openOrder", "symbol=BTCUSD_PERP&orderId=42", -2013),
+        ("DELETE", "/papi/v1/um/order", "symbol=BTCUSDT&orderId=42", -2011),  # "Unknown order sent."
+        ("DELETE", "/papi/v1/um/algo/order", "algoId=42", -2011),
+        ("DELETE", "/papi/v1/cm/conditional/order", "symbol=BTCUSD_PERP&strategyId=42&orderId=1", -1104),
+        ("GET", "/papi/v1/um/positionRisk", "symbol=BTCUSD_PERP", -1121),
     ],
 )
 def test_futures_endpoints_refuse_what_binance_refuses(method: str, path: str, query: str, code: int) -> None:
@@ -310,3 +319,57 @@ def test_futures_orders_are_placed_read_canceled_and_kept_in_history_through_ccx
         history = exchange.papiGetUmAlgoAllAlgoOrders({"symbol": "BTCUSDT"})
         assert [(h["clientAlgoId"], h["algoStatus"]) for h in history] == [("myStop", "CANCELED")]
         assert sim.seen("POST", "/papi/v1/cm/order") == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "order", "code", "says"),
+    [
+        ("um/order", "quantity=0.01&price=0.05", -4013, "Price less than min price."),
+        ("um/order", "quantity=0.01&price=60000.05", -4014, "Price not increased by tick size."),
+        ("um/order", "quantity=0.0001&price=60000", -4004, "Quantity less than min quantity."),
+        ("um/order", "quantity=0.0105&price=60000", -4023, "Qty not increased by step size."),
+        ("um/order", "quantity=2000&price=60000", -4005, "Quantity greater than max quantity."),
+        ("um/order", "quantity=0.001&price=1000", -4164, "Order's notional must be no smaller than 5"),
+        ("cm/order", "quantity=1.5&price=60000", -4023, "Qty not increased by step size."),
+        ("cm/order", "quantity=1&price=9999999", -4002, "Price greater than max price."),
+    ],
+)
+def test_futures_orders_are_checked_against_the_filters_the_exchange_information_lists(
+    path: str, order: str, code: int, says: str
+) -> None:
+    with Simulator() as sim:
+        symbol = "BTCUSDT" if path.startswith("um") else "BTCUSD_PERP"
+        query = f"symbol={symbol}&side=BUY&type=LIMIT&timeInForce=GTC&{order}&timestamp={now_ms(sim)}"
+        status, answer, _ = signed_call(sim, "POST", f"/papi/v1/{path}", query)
+        assert (status, answer["code"]) == (400, code) and answer["msg"].startswith(says)
+        info = plain_binance(sim).fapiPublicGetExchangeInfo() if path.startswith("um") else None
+        if info is not None:  # what refused it is what a bot reads before placing
+            filters = {f["filterType"] for f in info["symbols"][0]["filters"]}
+            assert {"PRICE_FILTER", "LOT_SIZE", "MIN_NOTIONAL"} <= filters
+
+
+def test_a_canceled_futures_order_is_no_longer_open_but_still_found() -> None:
+    with Simulator() as sim:
+        sim.seed_futures_example()
+        status, _, _ = signed_call(
+            sim, "DELETE", "/papi/v1/um/order", f"symbol=BTCUSDT&orderId=8100&timestamp={now_ms(sim)}"
+        )
+        assert status == 200
+        status, answer, _ = signed_call(
+            sim, "GET", "/papi/v1/um/order", f"symbol=BTCUSDT&orderId=8100&timestamp={now_ms(sim)}"
+        )
+        assert (status, answer["status"]) == (200, "CANCELED")
+        status, answer, _ = signed_call(
+            sim, "GET", "/papi/v1/um/openOrder", f"symbol=BTCUSDT&orderId=8100&timestamp={now_ms(sim)}"
+        )
+        assert (status, answer["code"]) == (400, -2013)
+        status, answer, _ = signed_call(
+            sim, "DELETE", "/papi/v1/um/order", f"symbol=BTCUSDT&orderId=8100&timestamp={now_ms(sim)}"
+        )
+        assert (status, answer["code"]) == (400, -2011)
+        named = f"symbol=BTCUSD_PERP&strategyId=4100&timestamp={now_ms(sim)}"
+        status, answer, _ = signed_call(sim, "GET", "/papi/v1/cm/conditional/orderHistory", named)
+        assert (status, answer["code"]) == (400, -2013)  # "NEW orders will not be found."
+        sim.fill_futures("cm", 4100, conditional=True)
+        status, answer, _ = signed_call(sim, "GET", "/papi/v1/cm/conditional/orderHistory", named)
+        assert (status, answer["strategyStatus"], answer["status"]) == (200, "TRIGGERED", "NEW")

@@ -77,11 +77,28 @@ def spot_symbol(symbol: str, base: str, quote: str, margin: bool) -> dict[str, A
     }
 
 
+UM_MIN_NOTIONAL = "5"  # USD-M: an order's notional (price times quantity) must be at least this
+
+
+def futures_filters(coin_m: bool) -> list[dict[str, Any]]:
+    """A futures symbol's filters, as the USD-M and COIN-M exchange information lists them."""
+    step = "1" if coin_m else "0.001"
+    filters: list[dict[str, Any]] = [
+        {"filterType": "PRICE_FILTER", "minPrice": "0.1", "maxPrice": "4529764", "tickSize": "0.1"},
+        {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "1000", "stepSize": step},
+        {"filterType": "MARKET_LOT_SIZE", "minQty": step, "maxQty": "120" if not coin_m else "1000", "stepSize": step},
+        {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+        {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+    ]
+    if not coin_m:
+        filters.append({"filterType": "MIN_NOTIONAL", "notional": UM_MIN_NOTIONAL})
+    return filters
+
+
 def futures_symbol(
     symbol: str, base: str, quote: str, contract_type: str, delivery: int, coin_m: bool
 ) -> dict[str, Any]:
     """A USD-M (margined in the quote) or COIN-M (margined in the base, 100 USD a contract) futures symbol."""
-    step = "1" if coin_m else "0.001"
     entry: dict[str, Any] = {
         "symbol": symbol,
         "pair": symbol.split("_")[0],
@@ -96,10 +113,7 @@ def futures_symbol(
         "baseAssetPrecision": 8,
         "quotePrecision": 8,
         "underlyingType": "COIN",
-        "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": "0.1", "maxPrice": "4529764", "tickSize": "0.1"},
-            {"filterType": "LOT_SIZE", "minQty": step, "maxQty": "1000", "stepSize": step},
-        ],
+        "filters": futures_filters(coin_m),
         "orderTypes": ["LIMIT", "MARKET", "STOP", "TAKE_PROFIT", "STOP_MARKET", "TAKE_PROFIT_MARKET"],
         "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
     }
