@@ -51,7 +51,7 @@ URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
 
 FIRST_ATTEMPT_SECONDS = 1.0  # the call's first attempt waits this long at least, whatever maxElapsed says
 T = TypeVar("T")
-SYMBOL_THREADS = 32  # a sync many-symbol call's symbols in flight at once (async runs them all as tasks)
+SYMBOL_THREADS = 24  # a sync many-symbol call's symbols in flight at once (async runs them all as tasks)
 
 
 class Call(NamedTuple):

@@ -52,7 +52,8 @@ class Watchdog:
         return watch, _watching.set(watch)
 
     def release(self, watch: Watch, token: contextvars.Token[Watch | None]) -> None:
-        watch.done = True  # left in the heap; dropped when its time comes
+        watch.done = True  # left in the heap until its time comes, without the answer it no longer guards
+        watch.answer = None
         _watching.reset(token)
 
     def _run(self) -> None:
@@ -61,10 +62,11 @@ class Watchdog:
                 while not self._heap or self._heap[0][0] > time.monotonic():
                     self._wake.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
                 _, _, watch = heapq.heappop(self._heap)
-            if not watch.done and watch.answer is not None:
+            answer = watch.answer  # read once: a release may drop it meanwhile
+            if not watch.done and answer is not None:
                 watch.cut = True
                 with contextlib.suppress(Exception):  # urllib3 before 2.3 has no shutdown(); then reads time out
-                    watch.answer.shutdown()
+                    answer.shutdown()
 
 
 WATCHDOG = Watchdog()
