@@ -21,39 +21,11 @@ import pytest
 from papi_plugin.capabilities.countdown import account_of
 from papi_plugin.limits import stores
 from papi_plugin.simulator import Fault, Simulator
+from tests.warm import NETWORK, Bot, Warm
+
+pytestmark = NETWORK
 
 SECONDS = 20.0  # the longest any process here is waited for, on a loaded machine
-BOT = """
-import sys, time, asyncio
-import ccxt, ccxt.async_support
-import papi_plugin
-from papi_plugin.simulator import attach
-
-url, key, secret, store, mode, timeout, refresh, refresh_for = sys.argv[1:9]
-cls = ccxt.async_support.binance if mode == "async" else ccxt.binance
-exchange = attach(papi_plugin.extend(cls({"apiKey": key, "secret": secret})), url)
-exchange.options["cancelAllMarginOrders"]["limitsStore"] = store
-
-async def call(*args):
-    result = exchange.cancel_all_portfolio_orders_after(*args)
-    return (await result) if mode == "async" else result
-
-async def main():
-    armed = await call(int(timeout))
-    print("armed", armed["deadline"], flush=True)
-    if float(refresh) == 0:
-        time.sleep(3600)  # alive but silent, until killed
-    until = time.time() + float(refresh_for)
-    while time.time() < until:  # the bot's main loop pushes the deadline
-        time.sleep(float(refresh))
-        await call(int(timeout))
-    await call(0)
-    print("disarmed", flush=True)
-    if mode == "async":
-        await exchange.close()
-
-asyncio.run(main())
-"""
 
 
 @pytest.fixture
@@ -79,49 +51,32 @@ def open_anywhere(sim: Simulator) -> int:
 
 
 class Processes:
-    """The test's bot and guard processes; every one is killed at the end."""
+    """The test's bot and guard processes, forked warm (tests/warm.py); every one is killed at the end."""
 
-    def __init__(self, sim: Simulator, store: str) -> None:
-        self.sim, self.store = sim, store
-        self.running: list[subprocess.Popen[str]] = []
-        self.environment = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")},
-            "BINANCE_API_KEY": sim.api_key,
-            "BINANCE_API_SECRET": sim.secret,
-        }
+    def __init__(self, sim: Simulator, store: str, folder: pathlib.Path) -> None:
+        self.sim, self.store, self.folder = sim, store, folder
+        self.running: list[Warm] = []
 
-    def guard(self) -> subprocess.Popen[str]:
-        command = [sys.executable, "-m", "papi_plugin.guard", "--base-url", self.sim.url, "--limits-store", self.store]
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.environment
-        )
+    def _output(self, name: str) -> pathlib.Path:
+        return self.folder / f"{len(self.running)}-{name}.txt"
+
+    def guard(self) -> Warm:
+        """A ``papi-guard`` watching the account, once it says so."""
+        keys = {"BINANCE_API_KEY": self.sim.api_key, "BINANCE_API_SECRET": self.sim.secret}
+        argv = ["--base-url", self.sim.url, "--limits-store", self.store]
+        process = Warm.guard(self._output("guard"), keys, argv)
         self.running.append(process)
-        self.read_until(process, "watching")
+        process.read_until("watching", SECONDS)
         return process
 
-    def bot(self, mode: str, timeout_ms: int, refresh: float = 0, refresh_for: float = 0) -> tuple[Any, int]:
+    def bot(self, mode: str, timeout_ms: int, refresh: float = 0, refresh_for: float = 0) -> tuple[Warm, int]:
         """A bot that arms ``timeout_ms``; with ``refresh``, pushes it that often for ``refresh_for`` s, then
         disarms and exits. Returns the process and the deadline it armed."""
-        command = [sys.executable, "-c", BOT, self.sim.url, self.sim.api_key, self.sim.secret, self.store, mode]
-        command += [str(timeout_ms), str(refresh), str(refresh_for)]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sim = self.sim
+        plan = Bot(sim.url, sim.api_key, sim.secret, self.store, mode, timeout_ms, refresh, refresh_for)
+        process = Warm.bot(self._output("bot"), plan)
         self.running.append(process)
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.startswith("armed"), process.stderr.read() if process.stderr else line
-        return process, int(line.split()[1])
-
-    @staticmethod
-    def read_until(process: subprocess.Popen[str], word: str) -> str:
-        assert process.stderr is not None
-        lines = []
-        while True:
-            line = process.stderr.readline()
-            lines.append(line)
-            if word in line:
-                return line
-            if not line:
-                raise AssertionError(f"no {word!r} from the process: {''.join(lines)[-2000:]}")
+        return process, int(process.read_until("armed", SECONDS).split()[1])
 
     def firings(self) -> dict[str, dict[str, Any]]:
         opened = stores.open_store(self.store)
@@ -141,14 +96,12 @@ class Processes:
 
     def stop(self) -> None:
         for process in self.running:
-            if process.poll() is None:
-                process.kill()
-            process.communicate(timeout=SECONDS)
+            process.stop(SECONDS)
 
 
 @pytest.fixture
-def processes(account_sim: Simulator, store: str) -> Iterator[Processes]:
-    started = Processes(account_sim, store)
+def processes(account_sim: Simulator, store: str, tmp_path: pathlib.Path) -> Iterator[Processes]:
+    started = Processes(account_sim, store, tmp_path)
     yield started
     started.stop()
 
@@ -159,7 +112,7 @@ def test_a_bot_killed_after_arming_is_flattened_within_a_second_of_its_deadline(
     mode: str, processes: Processes, account_sim: Simulator
 ) -> None:
     processes.guard()
-    bot, deadline = processes.bot(mode, 2000)
+    bot, deadline = processes.bot(mode, 1000)
     bot.send_signal(signal.SIGKILL)
     fired = processes.wait_for_firing()
     assert open_anywhere(account_sim) == 0  # margin, USD-M and COIN-M, conditional orders included
@@ -175,8 +128,8 @@ def test_a_bot_that_keeps_refreshing_then_disarms_is_never_flattened(
 ) -> None:
     processes.guard()
     bot, _ = processes.bot(mode, 800, refresh=0.2, refresh_for=1.6)  # 1.6 s: twice its timeout
-    out, _ = bot.communicate(timeout=SECONDS)
-    assert "disarmed" in out
+    bot.read_until("disarmed", SECONDS)
+    assert bot.wait(SECONDS) == 0
     time.sleep(1.0)  # past every deadline it ever armed
     assert processes.firings() == {} and open_anywhere(account_sim) == 7
 
@@ -184,7 +137,7 @@ def test_a_bot_that_keeps_refreshing_then_disarms_is_never_flattened(
 @pytest.mark.realtime
 def test_a_guard_killed_and_restarted_mid_countdown_fires_on_time(processes: Processes, account_sim: Simulator) -> None:
     first = processes.guard()
-    bot, deadline = processes.bot("sync", 4000)
+    bot, deadline = processes.bot("sync", 2000)  # time to start another guard, on a loaded machine
     bot.send_signal(signal.SIGKILL)
     first.send_signal(signal.SIGKILL)
     processes.guard()  # a new guard: the countdown is in the store, not in the dead one
@@ -228,10 +181,34 @@ def test_a_guard_whose_flatten_meets_a_418_waits_the_ban_out_then_flattens(
 
 @pytest.mark.realtime
 @pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
-def test_a_guard_stops_on_a_signal_with_the_clis_exit_codes(
-    signal_number: int, code: int, processes: Processes
+def test_the_guard_command_stops_on_a_signal_with_the_clis_exit_codes(
+    signal_number: int, code: int, account_sim: Simulator, store: str
 ) -> None:
-    watching = processes.guard()
-    watching.send_signal(signal_number)
-    processes.read_until(watching, "stopped")
-    assert watching.wait(SECONDS) == code
+    # The command itself, started cold as a service manager starts it (the other tests fork it warm).
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")},
+        "BINANCE_API_KEY": account_sim.api_key,
+        "BINANCE_API_SECRET": account_sim.secret,
+    }
+    command = [sys.executable, "-m", "papi_plugin.guard", "--base-url", account_sim.url, "--limits-store", store]
+    watching = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job starts with it ignored
+    )
+    try:
+        assert watching.stderr is not None
+        said = [watching.stderr.readline()]
+        while "watching" not in said[-1] and said[-1]:
+            said.append(watching.stderr.readline())
+        assert "watching" in said[-1], "".join(said)
+        watching.send_signal(signal_number)
+        rest = watching.communicate(timeout=SECONDS)[1]
+        assert "stopped" in rest
+        assert watching.returncode == code
+    finally:
+        if watching.poll() is None:
+            watching.kill()
+            watching.communicate(timeout=SECONDS)
