@@ -93,30 +93,13 @@ class FuturesOrder:
                 entry.update({"workingType": "CONTRACT_PRICE", "priceProtect": False, "priceMatch": "NONE"})
             return entry
         executed = Decimal(self.executed)
-        entry = {
+        return {
+            **self.plain(),
             "avgPrice": self.price if executed else "0.0",
-            "clientOrderId": self.client_id,
             ("cumQuote" if kind == UM else "cumBase"): f"{executed * Decimal(self.price) if kind == UM else executed}",
-            "executedQty": self.executed,
-            "orderId": self.order_id,
-            "origQty": self.quantity,
             "origType": self.type,
-            "price": self.price,
-            "reduceOnly": False,
-            "side": self.side,
-            "positionSide": self.position_side,
-            "status": self.status,
-            "symbol": self.symbol,
             "time": self.time,
-            "timeInForce": self.time_in_force,
-            "type": self.type,
-            "updateTime": self.update_time,
         }
-        if kind == UM:
-            entry.update({"selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": 0, "priceMatch": "NONE"})
-        else:
-            entry["pair"] = self.pair
-        return entry
 
     def answer(self, new: bool = True) -> dict[str, Any]:
         """The order as a new-order answer (``new``) or a cancel-one answer reports it."""
@@ -127,9 +110,12 @@ class FuturesOrder:
         if kind == CM and conditional:
             entry = {**self.report(), "workingType": "CONTRACT_PRICE", "priceProtect": False}
             return {**entry, "pair": self.pair} if new else entry
+        return {**self.plain(), "cumQty": self.executed}
+
+    def plain(self) -> dict[str, Any]:
+        """The fields a plain order's read and its new-order and cancel answers share."""
         entry = {
             "clientOrderId": self.client_id,
-            "cumQty": self.executed,
             "executedQty": self.executed,
             "orderId": self.order_id,
             "origQty": self.quantity,
@@ -143,7 +129,7 @@ class FuturesOrder:
             "type": self.type,
             "updateTime": self.update_time,
         }
-        if kind == UM:
+        if self.section[0] == UM:
             entry.update({"selfTradePreventionMode": "EXPIRE_MAKER", "goodTillDate": 0, "priceMatch": "NONE"})
         else:
             entry["pair"] = self.pair
