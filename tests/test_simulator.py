@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
+import threading
 from typing import Any
 
 import ccxt
 import pytest
 
-from papi_plugin.simulator import Simulator
+from papi_plugin.simulator import Fault, Simulator
 
 
 def plain_binance(sim: Simulator) -> ccxt.binance:
@@ -373,3 +375,44 @@ def test_a_canceled_futures_order_is_no_longer_open_but_still_found() -> None:
         sim.fill_futures("cm", 4100, conditional=True)
         status, answer, _ = signed_call(sim, "GET", "/papi/v1/cm/conditional/orderHistory", named)
         assert (status, answer["strategyStatus"], answer["status"]) == (200, "TRIGGERED", "NEW")
+
+
+def test_a_connection_is_kept_alive_between_requests_and_cut_when_the_simulator_stops() -> None:
+    sim = Simulator().start()
+    connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+    try:
+        answers = []
+        for _ in range(3):
+            connection.request("GET", "/api/v3/ping")
+            answer = connection.getresponse()
+            answers.append((answer.status, answer.read(), answer.getheader("Connection")))
+            if len(answers) == 1:
+                first = connection.sock
+        assert answers == [(200, b"{}", None)] * 3
+        assert first is not None and connection.sock is first  # one connection, kept open, as Binance keeps it
+    finally:
+        stopping = threading.Thread(target=sim.stop)
+        stopping.start()
+        stopping.join(10)
+    # stop() did not wait for the client to let go of its idle connection: it cut it.
+    assert not stopping.is_alive()
+    with pytest.raises((ConnectionError, http.client.HTTPException)):
+        connection.request("GET", "/api/v3/ping")
+        connection.getresponse()
+    connection.close()
+
+
+def test_an_answer_whose_body_never_completes_closes_its_connection(sim: Simulator) -> None:
+    sim.inject("GET /api/v3/ping", Fault.drop())
+    connection = http.client.HTTPConnection("127.0.0.1", sim.port, timeout=10)
+    try:
+        connection.request("GET", "/api/v3/ping")
+        answer = connection.getresponse()
+        with pytest.raises(http.client.IncompleteRead):
+            answer.read()
+        connection.close()
+        connection.request("GET", "/api/v3/ping")  # a new connection: the next answer is whole
+        again = connection.getresponse()
+        assert (again.status, again.read()) == (200, b"{}")
+    finally:
+        connection.close()

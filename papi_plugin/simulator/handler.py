@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,23 +23,62 @@ ORDER_COUNT_HEADER = "X-MBX-ORDER-COUNT-1M"  # on every order answer: orders pla
 
 
 class Server(ThreadingHTTPServer):
+    """Keeps its clients' connections open between requests, as Binance does, and cuts them all on ``close``."""
+
     request_queue_size = 512  # many concurrent async clients; the default 5 refuses connections
     daemon_threads = False
     block_on_close = True
+
+    def __init__(self, address: tuple[str, int], handler: type[RequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._closing = False
+
+    def opened(self, connection: socket.socket) -> bool:
+        """Note a client's connection; False once the server is closing (the handler then ends at once)."""
+        with self._lock:
+            if not self._closing:
+                self._open.add(connection)
+            return not self._closing
+
+    def closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(connection)
+
+    def cut_every_connection(self) -> None:
+        """End every handler waiting on a kept-alive connection, so that ``server_close`` joins them at once."""
+        with self._lock:
+            self._closing = True
+            connections = list(self._open)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class RequestHandler(BaseHTTPRequestHandler):
     """One request: record it, play its fault if one is scripted, charge its weight, check it, answer it."""
 
     sim: SimulatedExchange
+    server: Server
     server_version = "papi-simulator"
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
+    protocol_version = "HTTP/1.1"  # connections kept alive between requests, as Binance's are
+    disable_nagle_algorithm = True  # an answer's headers and body leave at once (no delayed-ACK stall)
     seen: SeenRequest | None = None
     used_weight = 0
     request_line: tuple[str, SignedParams, dict[str, str]] = ("", SignedParams("", None), {})
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: a test suite runs thousands
         return
+
+    def handle(self) -> None:
+        if self.server.opened(self.connection):
+            try:
+                super().handle()
+            except (BrokenPipeError, ConnectionResetError):  # a client gone between requests (killed, say)
+                pass
+            finally:
+                self.server.closed(self.connection)
 
     def send_response(self, code: int, message: str | None = None) -> None:
         if self.seen is not None:
@@ -113,6 +154,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         length: int | None = None,
     ) -> None:
         """One answer; ``length`` larger than the body announces bytes that never come (a cut connection)."""
+        if length is not None and length != len(body):
+            self.close_connection = True  # whatever follows, this connection's framing is gone
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body) if length is None else length))

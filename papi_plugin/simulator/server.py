@@ -7,7 +7,6 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 from papi_plugin.protocol.params import OPTIONS_KEY
@@ -47,7 +46,7 @@ class Simulator(SimulatedExchange):
             api_key, secret, weight_limit, window_seconds, ban_after, ban_seconds, extra_symbols, latency, clock
         )
         self._port = port
-        self._server: ThreadingHTTPServer | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle
@@ -70,6 +69,7 @@ class Simulator(SimulatedExchange):
         self.stopping.set()
         if self._server is not None:
             self._server.shutdown()
+            self._server.cut_every_connection()
             self._server.server_close()  # joins the handler threads
             self._server = None
         if self._thread is not None:
