@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from papi_plugin.limits.stores import open_store
 from papi_plugin.simulator import Fault, Simulator
 from papi_plugin.simulator.fleet import Fleet, place_one_order_each
 from tests.constants import CANCEL_ALL
@@ -80,3 +81,23 @@ def test_after_a_418_to_one_process_no_process_sends_until_the_ban_ends(store: s
     assert sum(len(e) for e in banned["errors"].values()) and "IP banned until" in str(banned["errors"])
     assert all(r.status == 200 for r in fleet_sim.requests[sent:])  # after the ban, nothing met it again
     assert flattened["errors"] == {} and len(flattened["canceled"]) == SYMBOLS_EACH
+
+
+@pytest.mark.realtime
+def test_a_bots_last_answers_reach_the_store_before_its_process_ends(store: str, fleet_sim: Simulator) -> None:
+    # A sync bot hands its answers to a writer thread; a process that left before they were written would
+    # leave its requests in flight in the store, and the whole fleet would count them once more next window.
+    shares = [[f"X{i:03d}USDT" for i in range(SYMBOLS_EACH)]]
+    place_one_order_each(fleet_sim, shares[0])
+    with Fleet(fleet_sim, store) as fleet:
+        fleet.start([("sync", shares[0])])
+        fleet.go()
+        result = fleet.result(0)
+        fleet.stop()  # the bot's process has ended
+    assert len(result["canceled"]) == SYMBOLS_EACH and result["errors"] == {}
+    shared = open_store(store)
+    try:
+        state = shared.snapshot(f"{fleet_sim.url} {fleet_sim.instance}")  # the simulator's limitsKey
+    finally:
+        shared.close()
+    assert state.window >= 0 and state.in_flight == 0 and state.carried == 0, state
