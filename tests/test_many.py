@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -122,6 +123,23 @@ async def test_async_runs_the_symbols_concurrently(sim: Simulator) -> None:
         await exchange.close()
     assert len(result) == 3
     assert elapsed < 0.75  # three 0.3 s cancels in sequence would take 0.9 s
+
+
+def test_a_sync_call_on_many_threads_keeps_its_connections(caplog: pytest.LogCaptureFixture) -> None:
+    # requests keeps 10 connections a host: 30 symbols on 24 threads would close (and urllib3 warn of) the rest.
+    market_ids = [f"X{i:03d}USDT" for i in range(30)]
+    with Simulator(extra_symbols=len(market_ids)) as sim:
+        exchange = sim.attach(papi_plugin.extend(ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
+        exchange.load_markets()
+        for _ in range(2):
+            for market_id in market_ids:
+                sim.place(market_id, "BUY", "LIMIT", "1", "10")
+            sim.inject(CANCEL_ALL, *[Fault.delay(0.05)] * len(market_ids))  # all of them in flight at once
+            with caplog.at_level(logging.WARNING, logger="urllib3"):
+                result = exchange.cancel_all_margin_orders_many([f"{m[:-4]}/USDT" for m in market_ids])
+            assert sum(len(orders) for orders in result.values()) == len(market_ids)
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")] == []
+    assert not sim.open_orders()
 
 
 # ---- the weight budget -------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from papi_plugin.protocol import calls, endpoints, futures_flows, margin_flows
 from papi_plugin.protocol.answers import Action, Answer, classify, fate_unknown, header
 from papi_plugin.protocol.flow import Flow, LostAnswer, Request
 from papi_plugin.protocol.futures_flows import Known
-from papi_plugin.protocol.kinds import MARGIN, Kind
+from papi_plugin.protocol.kinds import KINDS, MARGIN, Kind
 from papi_plugin.protocol.markets import margin_market, unified_symbol
 from papi_plugin.protocol.params import OPTIONS_KEY, CallOptions, LimitsOptions, call_options, limits_options
 from papi_plugin.protocol.reported import Reported, reported_for
@@ -52,6 +52,7 @@ URLLIB3_LOGGER = logging.getLogger("urllib3.connectionpool")
 FIRST_ATTEMPT_SECONDS = 1.0  # the call's first attempt waits this long at least, whatever maxElapsed says
 T = TypeVar("T")
 SYMBOL_THREADS = 24  # a sync many-symbol call's symbols in flight at once (async runs them all as tasks)
+KEPT_CONNECTIONS = len(KINDS) * SYMBOL_THREADS  # a sync whole-account call: its three kinds' symbols at once
 
 
 class Call(NamedTuple):
@@ -272,11 +273,11 @@ class SyncCanceller(Canceller):
         super().__init__(exchange, hook, clock)
         self.sleep = sleep
 
-    @staticmethod
-    def each(items: list[Any], work: Callable[[Any], T]) -> list[T]:
+    def each(self, items: list[Any], work: Callable[[Any], T]) -> list[T]:
         """``work`` on every item, concurrently on a few threads; results in the items' order."""
         if len(items) <= 1:
             return [work(item) for item in items]
+        transport.keep_connections(self.exchange.session, KEPT_CONNECTIONS)
         with ThreadPoolExecutor(min(SYMBOL_THREADS, len(items)), thread_name_prefix="papi-plugin-symbol") as pool:
             return list(pool.map(work, items))
 

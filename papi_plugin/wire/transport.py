@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import ccxt
+import requests.adapters
 
 from papi_plugin.protocol.answers import Answer, header
 from papi_plugin.protocol.endpoints import Endpoint
@@ -83,6 +84,28 @@ def unreadable(exchange: Any, endpoint: Endpoint, problem: str | None) -> ccxt.B
     return ccxt.ExchangeError(
         f"{exchange.id} {endpoint.method} {endpoint.path}: ccxt could not read the answer ({problem})"
     )
+
+
+def keep_connections(session: Any, at_least: int) -> None:
+    """Let a requests session keep ``at_least`` connections to a host, for requests sent at once from as
+    many threads. requests keeps 10 a host: urllib3 closes every connection beyond that when its answer is
+    in, with a WARNING each, and the next call opens them again (a TLS handshake each on Binance). Only
+    requests' own ``HTTPAdapter`` is replaced (keeping its retries and pool settings); an adapter of the
+    user's own class is the user's choice and left alone."""
+    adapters = getattr(session, "adapters", None)
+    if not isinstance(adapters, dict):
+        return
+    for prefix, adapter in list(adapters.items()):
+        if type(adapter) is not requests.adapters.HTTPAdapter or adapter._pool_maxsize >= at_least:
+            continue
+        bigger = requests.adapters.HTTPAdapter(
+            pool_connections=adapter._pool_connections,
+            pool_maxsize=at_least,
+            max_retries=adapter.max_retries,
+            pool_block=adapter._pool_block,
+        )
+        session.mount(prefix, bigger)
+        adapter.close()  # its idle connections; one still answering is closed once its answer is read
 
 
 def send(exchange: Any, endpoint: Endpoint, params: dict[str, Any], within: float) -> Any:
