@@ -107,7 +107,7 @@ def recorded_binance(request: pytest.FixtureRequest, fake_time: FakeTime | None)
         exchange = papi_plugin.extend(binance(mode, config))
         if recording(request) and not live:
             marker = request.node.get_closest_marker("scenario")
-            spec = marker.kwargs if marker else {"seed": True, "faults": [], "skew_ms": 0}
+            spec: dict[str, Any] = dict(marker.kwargs) if marker else {"seed": True, "faults": [], "skew_ms": 0}
             sim = simulator(fake_time, api_key=key, secret=secret).start()
             sims.append(sim)
             if spec["seed"]:

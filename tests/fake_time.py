@@ -69,5 +69,5 @@ class UseFakeTime:
             canceller = canceller_of(exchange)
             canceller.clock = self.fake.clock
             is_async = isinstance(canceller, AsyncCanceller)
-            canceller.sleep = self.fake.asleep if is_async else self.fake.sleep  # type: ignore[assignment]
+            canceller.sleep = self.fake.asleep if is_async else self.fake.sleep
         return offers

@@ -56,7 +56,7 @@ def scenario(
     skew_ms: int = 0,
     endpoint: str = CANCEL_ALL,
     futures: bool = False,
-) -> Any:
+) -> pytest.MarkDecorator:
     """What the simulator plays when a cassette is recorded from it (ignored on replay)."""
     return pytest.mark.scenario(seed=seed, faults=faults or [], skew_ms=skew_ms, endpoint=endpoint, futures=futures)
 

@@ -52,7 +52,8 @@ def differences(answer: Any, example: Any, where: str = "", sometimes: frozenset
         found = []
         for index, item in enumerate(answer):  # each entry against the documented entry it is closest to
             candidates = [differences(item, documented, f"{where}[{index}]", sometimes) for documented in example]
-            found += min(candidates, key=len) if candidates else []
+            closest: list[str] = min(candidates, key=len) if candidates else []
+            found += closest
         return found
     if kind(example) == "string" and isinstance(answer, str):
         return []  # free text (an id, an empty placeholder) may be a number too

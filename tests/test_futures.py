@@ -96,7 +96,7 @@ def test_confirm_rereads_and_cancels_what_appeared(
 ) -> None:
     exchange, run = sim_exchange
     sim.seed_futures_example()
-    placed = []
+    placed: list[Any] = []
 
     def place_once_more() -> None:
         if not placed:

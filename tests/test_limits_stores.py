@@ -73,7 +73,7 @@ def play(ops: list[Op], apply: Any) -> list[Any]:
 
 def by_the_rules(ops: list[Op]) -> tuple[list[Any], IpState]:
     ip = IpState()
-    rules = {"acquire": state.acquire, "answered": state.answered, "close_gate": state.close_gate}
+    rules: dict[str, Any] = {"acquire": state.acquire, "answered": state.answered, "close_gate": state.close_gate}
     return play(ops, lambda name, *args: rules[name](ip, *args)), ip
 
 
@@ -222,7 +222,7 @@ def test_nothing_secret_goes_into_the_store(
 
         client = redis.Redis.from_url(url, decode_responses=True)
         assert client.keys("*") == [f"papi_plugin:limits:{key}"]
-        dumped = "\n".join(f"{name} {client.hgetall(name)}" for name in client.keys("*"))
+        dumped = "\n".join(f"{name!s} {client.hgetall(name)}" for name in client.keys("*"))
         client.close()
     for secret in (sim.api_key, sim.secret, "signature", "timestamp="):
         assert secret not in dumped

@@ -7,7 +7,7 @@ import ccxt
 import papi_plugin
 import papi_plugin.errors
 import papi_plugin.simulator
-from papi_plugin.binance_pm import CAPABILITIES
+from papi_plugin.protocol.calls import CAPABILITIES
 
 
 def test_the_package_exports() -> None:

@@ -136,7 +136,8 @@ def test_a_um_cancel_reads_cancels_conditional_first_then_reconciles(markets_bin
 
 def test_orders_a_discovery_read_are_not_read_again(markets_binance: Any) -> None:
     market = markets_binance.market("BTC/USDT:USDT")
-    known = {UM.conditional: [], UM.plain: [record(3100, False)]}
+    conditional, plain = UM.sections(conditional=True)
+    known = {conditional: [], plain: [record(3100, False)]}
     flow = futures_flows.cancel_futures(markets_binance, market, UM, options(), SINCE, known)
     asked, orders = step(flow, [DONE, DONE, [], [record(3100, False, "CANCELED")]])
     assert asked[0] == endpoints.UM_ALGO_CANCEL_ALL and [o["id"] for o in orders] == ["3100"]
