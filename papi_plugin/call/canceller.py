@@ -17,12 +17,12 @@ import copy
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import ccxt
 import pluggy
 
+from papi_plugin.call import workers
 from papi_plugin.call.attempts import Deadline, Failure, Tries, exhausted
 from papi_plugin.errors import Order, canceled_before
 from papi_plugin.limits import IpLimits, limits_for, origin
@@ -278,8 +278,7 @@ class SyncCanceller(Canceller):
         if len(items) <= 1:
             return [work(item) for item in items]
         transport.keep_connections(self.exchange.session, KEPT_CONNECTIONS)
-        with ThreadPoolExecutor(min(SYMBOL_THREADS, len(items)), thread_name_prefix="papi-plugin-symbol") as pool:
-            return list(pool.map(work, items))
+        return workers.WORKERS.each(items, work, SYMBOL_THREADS)
 
     def cancel_on(
         self, market: dict[str, Any], call: Call, kind: Kind = MARGIN, known: Known | None = None
