@@ -687,6 +687,75 @@ def whole_account(rounds: int) -> Row:
     )
 
 
+def whole_account_bare(rounds: int) -> Row:
+    """Row 9's account, on a simulator whose weight limit is never reached (speed only: row 9 counts the 429s):
+    the plugin's sync whole-account flatten against its requests with nothing around them."""
+    with simulator_process("--latency", "0.02", "--extra-symbols", "10", "--weight-limit", str(UNLIMITED)) as url:
+        _, seed_all = account_seeder(url)
+        orders_n = len(MARGIN_IDS) + 2 * (
+            len(UM_IDS) + len(CM_IDS)
+        )  # one plain a symbol, one conditional a futures one
+
+        async def futures_symbol(exchange: Any, market_id: str, um: bool) -> None:
+            asked = {"symbol": market_id}
+            if um:
+                await exchange.papiDeleteUmAlgoAllOpenOrders(asked)
+                await exchange.papiDeleteUmAllOpenOrders(asked)
+                await exchange.papiGetUmAlgoAllAlgoOrders({**asked, "limit": 1000})
+                await exchange.papiGetUmAllOrders({**asked, "limit": 1000})
+            else:
+                await exchange.papiDeleteCmConditionalAllOpenOrders(asked)
+                await exchange.papiDeleteCmAllOpenOrders(asked)
+                await exchange.papiGetCmConditionalAllOrders({**asked, "limit": 1000})
+                await exchange.papiGetCmAllOrders({**asked, "limit": 100})
+
+        async def kind(exchange: Any, reads: list[str], symbols: list[Any]) -> None:
+            for read in reads:  # the conditional orders first: one that triggers meanwhile is seen as plain
+                await getattr(exchange, read)()
+            await asyncio.gather(*symbols)
+
+        async def bare_gather() -> float:
+            """The plugin's requests in its order, nothing around them: each kind's two discovery reads one after
+            the other, then that kind's symbols (a futures one: cancel conditional, cancel plain, read both
+            histories); the kinds and their symbols at once."""
+            exchange = client(url, False, rate_limit=False, cls=accxt.binance)
+            exchange.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+            try:
+                await exchange.load_markets()
+                seed_all()
+                started = time.perf_counter()
+                margin = [exchange.papiDeleteMarginAllOpenOrders({"symbol": i}) for i in MARGIN_IDS]
+                um = [futures_symbol(exchange, i, True) for i in UM_IDS]
+                cm = [futures_symbol(exchange, i, False) for i in CM_IDS]
+                await asyncio.gather(
+                    kind(exchange, ["papiGetMarginOpenOrders", "papiGetMarginOpenOrderList"], margin),
+                    kind(exchange, ["papiGetUmAlgoOpenAlgoOrders", "papiGetUmOpenOrders"], um),
+                    kind(exchange, ["papiGetCmConditionalOpenOrders", "papiGetCmOpenOrders"], cm),
+                )
+                return time.perf_counter() - started
+            finally:
+                await exchange.close()
+
+        plugin_sync = paced_without_limit(client(url, True, True))
+        plugin_sync.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+        plugin_sync.load_markets()
+        times: dict[str, list[float]] = {"sync": [], "gather": []}
+        for _ in range(rounds):
+            times["gather"].append(asyncio.run(bare_gather()))
+            seed_all()
+            started = time.perf_counter()
+            assert sum(len(o) for o in plugin_sync.cancel_all_portfolio_orders().values()) == orders_n
+            times["sync"].append(time.perf_counter() - started)
+    sync_s, gather = statistics.median(times["sync"]), statistics.median(times["gather"])
+    return Row(
+        "9b. the same whole account: plugin sync / a bare gather of the same raw requests in the plugin's order"
+        " (each kind's discovery, then its symbols; the kinds and their symbols at once)",
+        f"{sync_s * 1000:.0f} ms / {gather * 1000:.0f} ms: ratio {sync_s / gather:.2f}",
+        "<= 1.5",
+        sync_s / gather <= 1.5,
+    )
+
+
 # ---- 10. a fleet on one IP, and what the limits store costs --------------------------------------------------
 
 
@@ -858,6 +927,7 @@ def main() -> int:
         lambda: start_up(2 if smoke else 15),
         lambda: memory(10 if smoke else 200),
         lambda: whole_account(1 if smoke else 5),
+        lambda: whole_account_bare(2 if smoke else 15),
         lambda: fleet_row(smoke),
         lambda: dead_mans_switch(1 if smoke else 5),
     ]
