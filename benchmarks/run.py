@@ -222,7 +222,8 @@ def one_call(iterations: int) -> list[Row]:
 # ---- 2. flatten 20 symbols, 20 ms away ------------------------------------------------------------------
 
 
-FAST_ROUNDS = 5  # rounds of the sides that take milliseconds for each round of the ccxt loop
+FAST_ROUNDS = 3  # rounds of the sides that take milliseconds for each round of the ccxt loop (9 in all: 4,700
+# weight with the seeding, within the minute's 6,000)
 
 
 def flatten_20(rounds: int) -> list[Row]:
