@@ -3,12 +3,16 @@ and left out under ``PAPI_PLUGIN_DISABLE_AUTOLOAD=1`` (the built-in adapter stay
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import pathlib
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+
+from papi_plugin import plugins
 
 PLUGIN = """
 import papi_plugin
@@ -80,3 +84,27 @@ def test_a_broken_installed_plugin_is_left_out_and_the_kill_switch_still_works(s
     assert done.stdout.split() == ["True", "True"]
     lines = run(site, "-m", "papi_plugin.cli", "--plugins").stdout.splitlines()
     assert "broken  papi-broken 0.1  refused (see the log)" in lines
+
+
+def test_entry_points_are_those_importlib_metadata_selects(tmp_path: pathlib.Path, monkeypatch: Any) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+        install(folder, "papi-example", "1.2.3", PLUGIN)  # one package on two paths: the first counts
+    install(second, "papi-other", "0.1", PLUGIN)
+    elsewhere = second / "unrelated-1.0.dist-info"
+    elsewhere.mkdir()
+    (elsewhere / "METADATA").write_text("Metadata-Version: 2.1\nName: unrelated\nVersion: 1.0\n")
+    (elsewhere / "entry_points.txt").write_text("[console_scripts]\nunrelated = unrelated:main\n")
+    monkeypatch.syspath_prepend(str(second))
+    monkeypatch.syspath_prepend(str(first))
+
+    def described(found: Any) -> list[tuple[str, str, str, str]]:
+        return [(e.name, e.value, e.dist.name if e.dist else "", str(e.dist._path.parent)) for e in found]
+
+    ours = described(plugins.entry_points("papi_plugin"))
+    assert ours == described(importlib.metadata.entry_points(group="papi_plugin"))
+    assert [(name, where) for name, _, _, where in ours if name in ("example", "other")] == [
+        ("example", str(first)),
+        ("other", str(second)),
+    ]
