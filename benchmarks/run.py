@@ -486,16 +486,16 @@ def requests_per_call(calls: int) -> Row:
 
 # ---- 7. import and first extend ---------------------------------------------------------------------------------
 
-PLUGIN_START = (
-    "import time; t = time.perf_counter(); import ccxt, papi_plugin; papi_plugin.extend(ccxt.binance()); "
-    "print(time.perf_counter() - t)"
+PLUGIN_START = (  # the whole start, then the plugin's own share: measured after ccxt's, in the same process
+    "import time; t = time.perf_counter(); import ccxt; b = ccxt.binance(); s = time.perf_counter();"
+    " import papi_plugin; papi_plugin.extend(b); e = time.perf_counter(); print(e - s, e - t)"
 )
 CCXT_START = "import time; t = time.perf_counter(); import ccxt; ccxt.binance(); print(time.perf_counter() - t)"
 IMPORT_ONLY = "import ccxt, time; t = time.perf_counter(); import papi_plugin; print(time.perf_counter() - t)"
 
 
 def start_up(runs: int) -> list[Row]:
-    took: dict[str, list[float]] = {"plugin": [], "ccxt": [], "import": []}
+    took: dict[str, list[float]] = {"plugin": [], "ccxt": [], "import": [], "share": []}
     for _ in range(runs):
         for name, code in (("ccxt", CCXT_START), ("plugin", PLUGIN_START), ("import", IMPORT_ONLY)):
             # From a neutral folder: the installed package (compiled), not the source tree, is imported.
@@ -503,15 +503,18 @@ def start_up(runs: int) -> list[Row]:
                 [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
             )
             took[name].append(float(out.stdout.split()[-1]) * 1000)
+            if name == "plugin":
+                took["share"].append(float(out.stdout.split()[0]) * 1000)
     plugin, bare, alone = min(took["plugin"]), min(took["ccxt"]), statistics.median(took["import"])
-    median = statistics.median(took["plugin"]) - statistics.median(took["ccxt"])
+    share = statistics.median(took["share"])
     return [
         Row(
-            "7. import papi_plugin + first extend(binance()) vs import ccxt + first binance()",
-            f"{plugin:.0f} ms vs {bare:.0f} ms: {plugin - bare:+.1f} ms (best of {runs} fresh processes each;"
-            f" medians differ by {median:+.1f} ms, mostly ccxt's own import varying)",
+            "7. import papi_plugin + first extend(binance()) on top of import ccxt + first binance()",
+            f"+{share:.1f} ms (median of {runs} fresh processes, timed in each after ccxt's own start); whole"
+            f" starts, best of {runs}: {plugin:.0f} ms vs ccxt alone {bare:.0f} ms ({plugin - bare:+.1f} ms, mostly"
+            " ccxt's own import varying)",
             "<= +20 ms",
-            plugin - bare <= 20,
+            share <= 20,
         ),
         Row(
             "7a. import papi_plugin once ccxt is imported (the capabilities load with the first extend)",
