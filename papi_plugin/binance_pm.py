@@ -1,7 +1,7 @@
 """The Binance Portfolio Margin adapter: the built-in plugin (entry point ``binance_portfolio_margin``).
 
 It offers ccxt's ``binance`` objects, sync and async, the capabilities of one ``SyncAccount`` or
-``AsyncAccount`` per exchange object (``capabilities/account.py``, built on the shells of ``call/canceller.py``).
+``AsyncAccount`` per exchange object (``capabilities/account.py``, built on the shells of ``call/shells.py``).
 """
 
 from __future__ import annotations

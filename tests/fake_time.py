@@ -10,7 +10,7 @@ from typing import Any
 
 import papi_plugin
 from papi_plugin.binance_pm import canceller_of
-from papi_plugin.call.canceller import AsyncCanceller
+from papi_plugin.call.shells import AsyncCanceller
 
 
 class FakeTime:

@@ -1,7 +1,7 @@
 """The cross-margin capabilities, sync and async side by side: cancel one symbol or many, read one, find them.
 
 Each capability checks its input, loads markets and drives a margin flow (``protocol/margin_flows.py``)
-through its shell (``call/canceller.py``).
+through its shell (``call/shells.py``).
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import asyncio
 from typing import Any
 
 from papi_plugin.call.boundary import as_ccxt_error, only_ccxt_errors
-from papi_plugin.call.canceller import AsyncCanceller, Call, SyncCanceller
+from papi_plugin.call.canceller import Call
 from papi_plugin.call.outcome import Outcome, many_outcome
+from papi_plugin.call.shells import AsyncCanceller, SyncCanceller
 from papi_plugin.errors import Order
 from papi_plugin.protocol import calls, margin_flows
 from papi_plugin.protocol.markets import margin_market, margin_markets, unified_symbol

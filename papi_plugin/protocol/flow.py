@@ -1,7 +1,7 @@
 """The protocol of a flow: a generator that yields the requests a call needs and receives their answers.
 
 A flow yields a ``Request`` and receives its answer (or has the request's ccxt error thrown into it). It
-never sleeps, retries or touches the network; the shells (``call/canceller.py``) do, and a test can step a
+never sleeps, retries or touches the network; the shells (``call/shells.py``) do, and a test can step a
 flow by hand with made-up answers.
 """
 
