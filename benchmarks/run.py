@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -633,6 +633,23 @@ def account_seeder(url: str) -> tuple[Any, Callable[[], None]]:
     return seeder, seed_all
 
 
+async def timed_on_account(
+    url: str, extended: bool, seed_all: Callable[[], None], flatten: Callable[[Any], Awaitable[None]]
+) -> float:
+    """Seconds ``flatten`` takes on a fresh async exchange (the plugin's, paced, or plain ccxt's unthrottled)
+    with every kind's markets loaded, once the account of rows 9 and 11 is open."""
+    exchange = client(url, extended, rate_limit=extended, cls=accxt.binance)
+    exchange.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
+    try:
+        await exchange.load_markets()
+        seed_all()
+        started = time.perf_counter()
+        await flatten(exchange)
+        return time.perf_counter() - started
+    finally:
+        await exchange.close()
+
+
 def whole_account(rounds: int) -> Row:
     with simulator_process("--latency", "0.02", "--extra-symbols", "10") as url:
         seeder, seed_all = account_seeder(url)
@@ -650,17 +667,11 @@ def whole_account(rounds: int) -> Row:
             return canceled
 
         async def async_side() -> float:
-            exchange = client(url, True, rate_limit=True, cls=accxt.binance)
-            exchange.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
-            try:
-                await exchange.load_markets()
-                seed_all()
-                started = time.perf_counter()
+            async def flatten(exchange: Any) -> None:
                 result = await exchange.cancel_all_portfolio_orders()
                 assert sum(len(o) for o in result.values()) == orders_n
-                return time.perf_counter() - started
-            finally:
-                await exchange.close()
+
+            return await timed_on_account(url, True, seed_all, flatten)
 
         plugin_sync, loop = client(url, True, True), client(url, False, True)  # ccxt's default throttling
         for exchange in (plugin_sync, loop):
@@ -718,34 +729,25 @@ def whole_account_bare(rounds: int) -> Row:
                 await getattr(exchange, read)()
             await asyncio.gather(*symbols)
 
-        async def bare_gather() -> float:
+        async def bare_gather(exchange: Any) -> None:
             """The plugin's requests in its order, nothing around them: each kind's two discovery reads one after
             the other, then that kind's symbols (a futures one: cancel conditional, cancel plain, read both
             histories); the kinds and their symbols at once."""
-            exchange = client(url, False, rate_limit=False, cls=accxt.binance)
-            exchange.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
-            try:
-                await exchange.load_markets()
-                seed_all()
-                started = time.perf_counter()
-                margin = [exchange.papiDeleteMarginAllOpenOrders({"symbol": i}) for i in MARGIN_IDS]
-                um = [futures_symbol(exchange, i, True) for i in UM_IDS]
-                cm = [futures_symbol(exchange, i, False) for i in CM_IDS]
-                await asyncio.gather(
-                    kind(exchange, ["papiGetMarginOpenOrders", "papiGetMarginOpenOrderList"], margin),
-                    kind(exchange, ["papiGetUmAlgoOpenAlgoOrders", "papiGetUmOpenOrders"], um),
-                    kind(exchange, ["papiGetCmConditionalOpenOrders", "papiGetCmOpenOrders"], cm),
-                )
-                return time.perf_counter() - started
-            finally:
-                await exchange.close()
+            margin = [exchange.papiDeleteMarginAllOpenOrders({"symbol": i}) for i in MARGIN_IDS]
+            um = [futures_symbol(exchange, i, True) for i in UM_IDS]
+            cm = [futures_symbol(exchange, i, False) for i in CM_IDS]
+            await asyncio.gather(
+                kind(exchange, ["papiGetMarginOpenOrders", "papiGetMarginOpenOrderList"], margin),
+                kind(exchange, ["papiGetUmAlgoOpenAlgoOrders", "papiGetUmOpenOrders"], um),
+                kind(exchange, ["papiGetCmConditionalOpenOrders", "papiGetCmOpenOrders"], cm),
+            )
 
         plugin_sync = paced_without_limit(client(url, True, True))
         plugin_sync.options["fetchMarkets"] = ALL_KINDS["fetchMarkets"]
         plugin_sync.load_markets()
         times: dict[str, list[float]] = {"sync": [], "gather": []}
         for _ in range(rounds):
-            times["gather"].append(asyncio.run(bare_gather()))
+            times["gather"].append(asyncio.run(timed_on_account(url, False, seed_all, bare_gather)))
             seed_all()
             started = time.perf_counter()
             assert sum(len(o) for o in plugin_sync.cancel_all_portfolio_orders().values()) == orders_n
