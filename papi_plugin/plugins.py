@@ -75,7 +75,7 @@ def entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
         text = dist.read_text("entry_points.txt")
         if not text or section not in text:
             continue
-        name = re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "").lower()
+        name = re.sub(r"[-_.]+", "-", dist.name or "").lower()
         if name not in seen:
             seen.add(name)
             found += [entry_point for entry_point in dist.entry_points if entry_point.group == group]

@@ -72,9 +72,10 @@ class Workers:
             del future, work, result, error
 
     def each(self, items: Sequence[T], work: Callable[[T], R], at_most: int) -> list[R]:
-        """``work`` on every item, at most ``at_most`` at once; results in the items' order. Once every item
-        has been worked on, the first exception raised (if any) is raised."""
+        """``work`` on every item, at most ``at_most`` at once; results in the items' order. Every item is worked
+        on, whatever another raised; then the first exception raised (in the items' order), if any, is raised."""
         results: list[Any] = [None] * len(items)
+        errors: list[BaseException | None] = [None] * len(items)
         order = iter(range(len(items)))
         taking = threading.Lock()
 
@@ -84,12 +85,15 @@ class Workers:
                     index = next(order, None)
                 if index is None:
                     return
-                results[index] = work(items[index])
+                try:
+                    results[index] = work(items[index])
+                except BaseException as error:  # the other items are still worked on
+                    errors[index] = error
 
-        futures = [self.submit(drain) for _ in range(min(at_most, len(items)))]
-        errors = [error for future in futures if (error := future.exception()) is not None]
-        if errors:
-            raise errors[0]
+        for future in [self.submit(drain) for _ in range(min(at_most, len(items)))]:
+            future.result()
+        if raised := next((error for error in errors if error is not None), None):
+            raise raised
         return results
 
 
