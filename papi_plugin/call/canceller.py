@@ -219,6 +219,19 @@ class Canceller:
 
         return before_the_wait
 
+    def weight_of(self, request: Request) -> int:
+        """The weight an attempt reserves: none when ccxt's ``enableRateLimit`` is off (no pacing then)."""
+        return request.weight if self.exchange.enableRateLimit else 0
+
+    def settled(self, request: Request, tries: Tries, response: Any, failure: Failure | None) -> Any:
+        """What an attempt gives its flow: its answer, nothing open for a cancel-all that found nothing, or
+        its failure raised (for tenacity to judge)."""
+        if failure is None:
+            return flow_answer(request, tries, response)
+        if nothing_open(request, failure):
+            return flow_answer(request, tries, [])
+        raise failure
+
     def gave_up(self, call: Call, tries: Tries, failure: Failure) -> ccxt.BaseError:
         return exhausted(failure.verdict, tries.attempts, call.deadline.elapsed())
 

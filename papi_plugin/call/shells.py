@@ -20,7 +20,7 @@ import pluggy
 
 from papi_plugin.call import workers
 from papi_plugin.call.attempts import Failure, Tries
-from papi_plugin.call.canceller import Call, Canceller, flow_answer, gate_after, nothing_open, used_weight
+from papi_plugin.call.canceller import Call, Canceller, gate_after, used_weight
 from papi_plugin.errors import Order
 from papi_plugin.protocol.flow import Flow, Request
 from papi_plugin.protocol.futures_flows import Known
@@ -106,20 +106,16 @@ class SyncCanceller(Canceller):
                 except ccxt.BaseError as error:
                     raise self.failure(call, request, tries, kept, error) from None
             tries.resync_due = False
-        weight = request.weight if self.exchange.enableRateLimit else 0  # ccxt's switch: off, no pacing here
+        weight = self.weight_of(request)
         ticket = self.admit(call, request, weight)
-        failure = None
+        failure, response = None, None
         with transport.answers() as kept:
             try:
                 response = transport.send(self.exchange, request.endpoint, request.params, self.time_left(call))
             except ccxt.BaseError as error:
                 failure = self.failure(call, request, tries, kept, error)
         self.answered(call, ticket, weight, kept, failure)
-        if failure is None:
-            return flow_answer(request, tries, response)
-        if nothing_open(request, failure):
-            return flow_answer(request, tries, [])
-        raise failure
+        return self.settled(request, tries, response, failure)
 
     def admit(self, call: Call, request: Request, weight: int) -> int:
         """Wait until the IP's gate is open and its budget takes ``weight``: both checked, and the weight
@@ -214,9 +210,9 @@ class AsyncCanceller(Canceller):
                 except ccxt.BaseError as error:
                     raise self.failure(call, request, tries, kept, error) from None
             tries.resync_due = False
-        weight = request.weight if self.exchange.enableRateLimit else 0  # ccxt's switch: off, no pacing here
+        weight = self.weight_of(request)
         ticket = await self.admit(call, request, weight)
-        failure = None
+        failure, response = None, None
         with transport.answers() as kept:
             try:
                 response = await transport.send_async(
@@ -225,11 +221,7 @@ class AsyncCanceller(Canceller):
             except ccxt.BaseError as error:
                 failure = self.failure(call, request, tries, kept, error)
         await self.answered(call, ticket, weight, kept, failure)
-        if failure is None:
-            return flow_answer(request, tries, response)
-        if nothing_open(request, failure):
-            return flow_answer(request, tries, [])
-        raise failure
+        return self.settled(request, tries, response, failure)
 
     async def admit(self, call: Call, request: Request, weight: int) -> int:
         """The async twin of ``SyncCanceller.admit``."""
