@@ -3,65 +3,43 @@
     papi-cancel-all BTC/USDT --demo          # against a local simulator, no account needed
     BINANCE_API_KEY=... BINANCE_API_SECRET=... papi-cancel-all BTC/USDT --confirm
 
-Exit codes: 0 done, 1 internal error, 2 bad input, 3 authentication, 4 rate limited or banned, 5 network or
-exchange unavailable after retries, 6 not flat after --confirm, 130 interrupted. (The one table is
-``EXIT_MEANINGS``; a test holds this docstring, the help and docs/cli.md to it.) Errors are one line on
-stderr, without secrets.
+Exit codes: the one table of ``commands.py`` (``EXIT_MEANINGS``). Errors are one line on stderr, without
+secrets. Ctrl-C (130) and SIGTERM (143) print what was canceled so far.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
-import os
-import stat
+import signal
 import sys
 from collections.abc import Iterator, Sequence
+from types import FrameType
 from typing import Any, TextIO
 
 import ccxt
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 import papi_plugin
 from papi_plugin import plugins
-from papi_plugin.errors import CancelManyFailed, NotFlat
+from papi_plugin.commands import (
+    DONE,
+    EXIT_CODES_TEXT,
+    INTERNAL,
+    INTERRUPTED,
+    TERMINATED,
+    Output,
+    exit_code,
+    handle,
+    keys,
+    read_key_file,
+    secrets_known,
+)
+from papi_plugin.errors import CancelManyFailed
 from papi_plugin.limits.stores import checked_url
 from papi_plugin.protocol.params import OPTIONS_KEY
 from papi_plugin.redaction import redact
 from papi_plugin.wire.transport import point_at
-
-DONE, BAD_INPUT, AUTHENTICATION, RATE_LIMITED, UNAVAILABLE, NOT_FLAT = 0, 2, 3, 4, 5, 6
-INTERNAL = 1
-INTERRUPTED = 130
-# The one table of exit codes: the help, the docs and the tests read it.
-EXIT_MEANINGS = {
-    DONE: "done",
-    INTERNAL: "internal error",
-    BAD_INPUT: "bad input",
-    AUTHENTICATION: "authentication",
-    RATE_LIMITED: "rate limited or banned",
-    UNAVAILABLE: "network or exchange unavailable after retries",
-    NOT_FLAT: "not flat after --confirm",
-    INTERRUPTED: "interrupted",
-}
-EXIT_CODES_TEXT = "Exit codes: " + ", ".join(f"{code} {meaning}" for code, meaning in EXIT_MEANINGS.items()) + "."
-
-# Most specific first: DDoSProtection, RateLimitExceeded (its sibling, not a subclass) and InvalidNonce
-# are NetworkErrors, BadSymbol a BadRequest.
-EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
-    (NotFlat, NOT_FLAT),
-    (CancelManyFailed, UNAVAILABLE),
-    (ccxt.ArgumentsRequired, BAD_INPUT),
-    (ccxt.BadRequest, BAD_INPUT),
-    (ccxt.AuthenticationError, AUTHENTICATION),
-    (ccxt.DDoSProtection, RATE_LIMITED),
-    (ccxt.RateLimitExceeded, RATE_LIMITED),
-    (ccxt.BaseError, UNAVAILABLE),
-)
 
 # Margin symbols are spot markets: one exchange-info request instead of ccxt's seven (futures, currencies,
 # margin pairs), each paced by ccxt's throttle, when every second counts. Futures markets load only when a
@@ -72,35 +50,29 @@ ALL_MARKET_TYPES = ["spot", "linear", "inverse"]
 COLUMNS = ("id", "client id", "type", "side", "price", "trigger", "amount", "filled", "list id")
 
 
-def exit_code(error: Exception) -> int:
-    return next((code for cls, code in EXIT_CODES if isinstance(error, cls)), INTERNAL)
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, as Ctrl-C raises ``KeyboardInterrupt``."""
 
 
-class Output:
-    """Lines to stdout or stderr that never stop the command: a closed pipe (``| head -1``) is written past."""
+class SoFar:
+    """A plugin that keeps what the command canceled, to print it if the command is cut short."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.closed = False
+    def __init__(self) -> None:
+        self.canceled: dict[str, list[dict[str, Any]]] = {}
 
-    def line(self, text: str = "") -> None:
-        if self.closed:
-            return
-        try:
-            self.stream.write(text + "\n")
-            self.stream.flush()
-        except (OSError, ValueError):  # BrokenPipeError, or a stream already closed
-            self.closed = True
-            self.discard()
+    @papi_plugin.hookimpl
+    def margin_orders_canceled(self, exchange: Any, symbol: str, orders: list[dict[str, Any]]) -> None:
+        self.canceled.setdefault(symbol, []).extend(orders)
 
-    def discard(self) -> None:
-        """Point a broken standard stream at /dev/null, so the interpreter's last flush does not fail too."""
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self.stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-            pass
+    @papi_plugin.hookimpl
+    def futures_orders_canceled(self, exchange: Any, symbol: str, orders: list[dict[str, Any]]) -> None:
+        self.canceled.setdefault(symbol, []).extend(orders)
+
+    def show(self, stdout: Output) -> None:
+        for symbol, orders in list(self.canceled.items()):
+            stdout.line(f"{symbol}: canceled {len(orders)} order(s) before the command was stopped")
+            if orders:
+                stdout.line(table(orders))
 
 
 class Progress:
@@ -182,8 +154,7 @@ def exchange_for(args: argparse.Namespace, stderr: Output, program: str = "papi-
             exchange.options["fetchMarkets"] = market_options(args)["fetchMarkets"]
             yield with_limits_store(exchange, args)
         return
-    key = os.environ.get("BINANCE_API_KEY")
-    secret = os.environ.get("BINANCE_API_SECRET")
+    key, secret = keys()
     if args.key_file:
         secret = read_key_file(args.key_file, stderr)
     if not key or not secret:
@@ -208,28 +179,6 @@ def seed_demo(sim: Any) -> None:
     order and algo order on BTC/USDT:USDT, a COIN-M order and conditional order on BTC/USD:BTC."""
     sim.seed_documented_example()
     sim.seed_futures_example()
-
-
-def read_key_file(path: str, stderr: Output) -> str:
-    """The PEM private key (RSA or Ed25519) in ``path``, checked before anything is signed with it."""
-    try:
-        with open(path, "rb") as handle:
-            pem = handle.read()
-        mode = os.stat(path).st_mode
-    except OSError as error:
-        raise ccxt.BadRequest(f"cannot read --key-file {path}: {error.strerror}") from None
-    if b"PRIVATE KEY" not in pem:
-        raise ccxt.BadRequest(f"--key-file {path} holds no PEM private key")
-    problem = None
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
-        problem = type(error).__name__
-    if problem is not None or not isinstance(key, (rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
-        raise ccxt.BadRequest(f"--key-file {path} is not a usable unencrypted RSA or Ed25519 PEM private key")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        stderr.line(f"papi-cancel-all: warning: --key-file {path} is readable by other users; chmod 600 it")
-    return pem.decode()
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -306,23 +255,34 @@ def show(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace, std
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out, err = Output(stdout or sys.stdout), Output(stderr or sys.stderr)
     args = parser().parse_args(argv)
-    progress = Progress(err)
+    progress, so_far = Progress(err), SoFar()
     manager = papi_plugin.plugin_manager()
     manager.register(progress, name="papi-cancel-all-progress")
-    secrets = tuple(s for s in (os.environ.get("BINANCE_API_KEY"), os.environ.get("BINANCE_API_SECRET")) if s)
+    manager.register(so_far, name="papi-cancel-all-so-far")
+    secrets = secrets_known()
+
+    def on_sigterm(number: int, frame: FrameType | None) -> None:
+        raise Terminated
+
+    previous = handle(signal.SIGTERM, on_sigterm)
     try:
         return run(args, out, err)
     except ccxt.BaseError as error:
         err.line(f"papi-cancel-all: {type(error).__name__}: {redact(str(error), secrets)}")
         return exit_code(error)
-    except KeyboardInterrupt:
-        err.line("papi-cancel-all: interrupted; some orders may have been canceled")
-        return INTERRUPTED
+    except (KeyboardInterrupt, Terminated) as stopped:
+        handle(signal.SIGTERM, signal.SIG_IGN)  # one stop: the report is printed whole
+        so_far.show(out)
+        how = "interrupted" if isinstance(stopped, KeyboardInterrupt) else "terminated"
+        err.line(f"papi-cancel-all: {how}; some orders may have been canceled")
+        return INTERRUPTED if isinstance(stopped, KeyboardInterrupt) else TERMINATED
     except Exception as error:  # a bug: still one line, still no secret
         err.line(f"papi-cancel-all: internal error: {type(error).__name__}: {redact(str(error), secrets)}")
         return INTERNAL
     finally:
+        handle(signal.SIGTERM, previous)
         manager.unregister(progress)
+        manager.unregister(so_far)
 
 
 if __name__ == "__main__":

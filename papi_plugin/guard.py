@@ -1,28 +1,23 @@
-"""``papi-guard``: the dead-man's switch's watcher, which flattens an account whose bot stopped refreshing.
+"""``papi-guard``: the dead-man's switch's watcher, which flattens an account whose bot stopped pushing.
 
     papi-guard                      # watch the account of BINANCE_API_KEY, until SIGTERM or Ctrl-C
-    papi-guard --status             # each countdown's deadline, the guards alive, the last firings
+    papi-guard --status             # each countdown's deadline, the guards alive, the lease, the last firings
+    papi-guard --check              # exit 0 when the switch would work, else 7 and one line per problem
     papi-guard --demo               # a simulator, a bot that arms a 2 s countdown and dies, and the firing
 
 The bot arms a countdown with ``exchange.cancel_all_portfolio_orders_after(timeout)`` and pushes it from its
-main loop (``capabilities/countdown.py``); countdowns live in the limits store (SQLite on this host by default, Redis
-across hosts). The guard announces itself alive there every second and reads the account's countdowns
-every 0.2 s. Once one passes its deadline, the guard that takes the account's lease (one firing, however
-many guards run) flattens the whole account, margin, USD-M and COIN-M, conditional orders included, with
-confirm, and again until a fresh read finds nothing open; a ban is waited out, never sent into. It records
-each firing's outcome in the store and logs one line per event.
+main loop (``switch/arming.py``); the guard (``switch/guard.py``) watches the store named by
+``--limits-store`` (else ``$PAPI_PLUGIN_LIMITS_STORE``, else the default SQLite file) and no other: a store
+that cannot be used is exit 2, one that cannot be reached is waited for. ``--status`` and ``--check`` need
+only ``BINANCE_API_KEY`` (the account's fingerprint). Under systemd it speaks the notify protocol.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import logging
-import os
-import secrets
 import signal
-import socket
 import sys
 import threading
 import time
@@ -33,205 +28,39 @@ from typing import Any, TextIO
 import ccxt
 
 from papi_plugin import cli
-from papi_plugin.binance_pm import canceller_of
-from papi_plugin.capabilities.countdown import GUARD_ALIVE_MS, account_of
-from papi_plugin.errors import CancelManyFailed
+from papi_plugin.commands import (
+    BAD_INPUT,
+    DONE,
+    EXIT_CODES_TEXT,
+    INTERNAL,
+    INTERRUPTED,
+    UNPROTECTED,
+    Output,
+    exit_code,
+    handle,
+    keys,
+    secrets_known,
+)
+from papi_plugin.limits.stores import checked_url, configured, described
 from papi_plugin.protocol.params import OPTIONS_KEY
 from papi_plugin.redaction import redact
+from papi_plugin.switch import status as switch_status
+from papi_plugin.switch.arming import account_of
+from papi_plugin.switch.guard import READ_SECONDS, Guard
+from papi_plugin.switch.stores import Unusable, switch_store
 
 log = logging.getLogger("papi_plugin.guard")
 
-BEAT_SECONDS = 1.0  # how often a guard announces itself alive (and renews the lease of a firing)
-READ_SECONDS = 0.2  # how often it reads the account's countdowns: it fires within this of a deadline
-LEASE_MS = 5000  # a firing guard's hold on the account; renewed every beat, so it lapses only with its guard
-RETRY_SECONDS = (1.0, 2.0, 4.0, 8.0, 10.0)  # between flatten attempts after a failure (a ban: until it ends)
 DEMO_TIMEOUT_MS = 2000
 
 
-def guard_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
-
-
-class Guard:
-    """Watches one account's countdowns in one store; ``stop`` ends it between steps."""
-
-    def __init__(self, exchange: Any, stop: threading.Event | None = None, name: str | None = None) -> None:
-        self.exchange = exchange
-        self.stop = stop or threading.Event()
-        self.id = name or guard_id()
-        self.account = account_of(exchange.apiKey)
-        self.store, _, self.where = canceller_of(exchange).switch_stores()  # the limits store, as shown
-        self.firing = False
-        self.secrets = tuple(s for s in (exchange.apiKey, exchange.secret) if isinstance(s, str))
-
-    def now_ms(self) -> int:
-        """Binance's clock as the exchange object knows it, in ms (the bot arms on the same clock)."""
-        return int(canceller_of(self.exchange).server_clock() * 1000)
-
-    # -- being alive
-
-    def beat(self) -> None:
-        """Announce this guard alive; while it fires, keep the account's lease."""
-        now = self.now_ms()
-        try:
-            self.store.beat(self.account, self.id, now)
-            if self.firing:
-                self.store.take_lease(self.account, self.id, now, LEASE_MS)
-        except Exception as error:
-            log.warning("limits store %s failed (%s); still watching", self.where, self.clean(error))
-
-    def heartbeat(self) -> None:
-        while not self.stop.wait(BEAT_SECONDS):
-            self.beat()
-
-    # -- watching
-
-    def run(self, once: bool = False) -> int:
-        """Watch until stopped (or check once); the exit code of the last firing that failed, else 0."""
-        self.exchange.load_markets()
-        self.beat()
-        log.info("guard %s watching account %s in %s", self.id, self.account, self.where)
-        if not once:
-            threading.Thread(target=self.heartbeat, name="papi-guard-beat", daemon=True).start()
-        code = cli.DONE
-        while True:
-            code = self.check()
-            if once or self.stop.wait(READ_SECONDS):
-                return code
-
-    def due(self) -> list[tuple[str, int]]:
-        """(name, deadline) of each countdown of the account whose deadline has passed."""
-        now = self.now_ms()
-        return [(name, deadline) for name, deadline, _ in self.store.countdowns(self.account) if deadline <= now]
-
-    def check(self) -> int:
-        """Fire if a countdown is due and no other guard is firing it."""
-        try:
-            if not self.due() or not self.store.take_lease(self.account, self.id, self.now_ms(), LEASE_MS):
-                return cli.DONE
-            due = self.due()  # again, holding the lease: another guard may have fired it a moment ago
-        except Exception as error:
-            log.warning("limits store %s failed (%s); still watching", self.where, self.clean(error))
-            return cli.DONE
-        self.firing = True
-        try:
-            return self.fire(due) if due else cli.DONE
-        finally:
-            self.firing = False
-            try:
-                self.store.drop_lease(self.account, self.id)
-            except Exception as error:
-                log.warning("limits store %s failed (%s)", self.where, self.clean(error))
-
-    # -- firing
-
-    def fire(self, due: list[tuple[str, int]]) -> int:
-        """Flatten the account until a fresh read finds nothing open, or until stopped."""
-        fired = self.now_ms()
-        names = ", ".join(name for name, _ in due)
-        late = fired - min(deadline for _, deadline in due)
-        log.info("countdown %s passed its deadline %d ms ago: flattening the account", names, late)
-        canceled: dict[str, int] = {}
-        for attempt in itertools.count(1):
-            code, problem = self.flatten(canceled)
-            outcome = {
-                "guard": self.id,
-                "deadlines": dict(due),
-                "fired": fired,
-                "finished": self.now_ms() if problem is None else None,
-                "outcome": "flat" if problem is None else "trying",
-                "attempts": attempt,
-                "canceled": canceled,
-                "orders": sum(canceled.values()),
-                "error": problem,
-            }
-            self.record(due, outcome)
-            if problem is None:
-                for name, deadline in due:
-                    self.store.disarm(self.account, name, deadline)  # unless the bot pushed it meanwhile
-                log.info(
-                    "flat: %d order(s) canceled on %d symbol(s) in %d attempt(s), %d ms after the deadline",
-                    outcome["orders"],
-                    len(canceled),
-                    attempt,
-                    outcome["finished"] - min(d for _, d in due),  # type: ignore[operator]
-                )
-                return cli.DONE
-            wait = self.wait_before_retry(attempt)
-            log.warning("not flat yet (%s); trying again in %.1f s", problem, wait)
-            if self.stop.wait(wait):
-                self.record(due, {**outcome, "outcome": "stopped"})
-                log.warning("stopped before the account was flat")
-                return code
-        raise AssertionError("unreachable")  # itertools.count never ends
-
-    def flatten(self, canceled: dict[str, int]) -> tuple[int, str | None]:
-        """One pass: cancel everything (with confirm), then read what is still open. (exit code, problem)."""
-        try:
-            try:
-                result = self.exchange.cancel_all_portfolio_orders(None, {"confirm": True})
-            except CancelManyFailed as partial:
-                count(canceled, partial.canceled)
-                symbol, error = next(iter(partial.errors.items()))
-                return cli.exit_code(error), f"{symbol}: {type(error).__name__}: {self.clean(error)}"
-            count(canceled, result)
-            still = {symbol: orders for symbol, orders in self.exchange.open_portfolio_orders().items() if orders}
-        except CancelManyFailed as partial:
-            symbol, error = next(iter(partial.errors.items()))
-            return cli.exit_code(error), f"{symbol}: {type(error).__name__}: {self.clean(error)}"
-        except ccxt.BaseError as error:
-            return cli.exit_code(error), f"{type(error).__name__}: {self.clean(error)}"
-        if still:
-            return cli.NOT_FLAT, f"still open: {', '.join(sorted(still))}"
-        return cli.DONE, None
-
-    def wait_before_retry(self, attempt: int) -> float:
-        """Until the IP's ban ends, if one runs (the plugin never sends into it); else a growing pause."""
-        canceller = canceller_of(self.exchange)
-        now = canceller.server_clock()
-        until, banned = canceller.ip_limits().gate(now)
-        if banned and until > now:
-            return until - now + 0.05  # the moment it ends, and not before
-        return max(RETRY_SECONDS[min(attempt, len(RETRY_SECONDS)) - 1], until - now)
-
-    def record(self, due: list[tuple[str, int]], outcome: dict[str, Any]) -> None:
-        text = json.dumps(outcome, sort_keys=True)
-        for name, _ in due:
-            try:
-                self.store.record(self.account, name, text)
-            except Exception as error:
-                log.warning("limits store %s failed (%s): outcome not recorded", self.where, self.clean(error))
-
-    def clean(self, error: BaseException) -> str:
-        return redact(str(error), self.secrets)[:300]
-
-    # -- the small read
-
-    def status(self) -> dict[str, Any]:
-        now = self.now_ms()
-        return {
-            "account": self.account,
-            "store": self.where,
-            "now": now,
-            "countdowns": [
-                {"name": name, "deadline": deadline, "armed": armed, "in_ms": deadline - now}
-                for name, deadline, armed in self.store.countdowns(self.account)
-            ],
-            "guards": self.store.guards(self.account, now, GUARD_ALIVE_MS),
-            "firings": {name: json.loads(text) for name, text in self.store.firings(self.account).items()},
-        }
-
-
-def count(canceled: dict[str, int], result: dict[str, list[Any]]) -> None:
-    for symbol, orders in result.items():
-        canceled[symbol] = canceled.get(symbol, 0) + len(orders)
-
-
-def when(ms: int) -> str:
+def when(ms: int | None) -> str:
+    if ms is None:
+        return "never"
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
 
 
-def show_status(status: dict[str, Any], out: cli.Output) -> None:
+def show_status(status: dict[str, Any], out: Output) -> None:
     out.line(f"account {status['account']} in {status['store']}")
     for countdown in status["countdowns"]:
         left = countdown["in_ms"] / 1000
@@ -240,12 +69,17 @@ def show_status(status: dict[str, Any], out: cli.Output) -> None:
     if not status["countdowns"]:
         out.line("no countdown armed")
     out.line(f"guards alive: {', '.join(status['guards']) or 'none'}")
-    for name, firing in sorted(status["firings"].items()):
+    lease = status["lease"]
+    out.line("lease: free" if lease is None else f"lease: held by {lease['holder']} until {when(lease['until'])}")
+    for name, firings in sorted(status["firings"].items()):
+        firing = firings[0]
         done = f"at {when(firing['finished'])}" if firing.get("finished") else f"({firing.get('error')})"
         out.line(
-            f"last firing of {name}: {firing['outcome']} {done}, {firing['orders']} order(s) canceled,"
-            f" {firing['attempts']} attempt(s), by {firing['guard']}"
+            f"last firing of {name}: {firing['outcome']} {done}, {firing.get('orders', 0)} order(s) canceled,"
+            f" {firing['attempts']} attempt(s), by {firing['guard']} ({len(firings)} firing(s) kept)"
         )
+    for problem in status["distrusted"]:
+        out.line(f"ignored: {problem}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -253,10 +87,13 @@ def parser() -> argparse.ArgumentParser:
         prog="papi-guard",
         description="Flatten a Portfolio Margin account whose bot stopped refreshing its countdown"
         " (exchange.cancel_all_portfolio_orders_after).",
-        epilog="Keys come from BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file). " + cli.EXIT_CODES_TEXT,
+        epilog="Keys come from $CREDENTIALS_DIRECTORY/binance_api_key and binance_api_secret (systemd), else"
+        " BINANCE_API_KEY and BINANCE_API_SECRET (or --key-file); --status and --check need only the key. "
+        + EXIT_CODES_TEXT,
     )
     p.add_argument("--once", action="store_true", help="check once (fire if a countdown is due) and exit")
     p.add_argument("--status", action="store_true", help="show the countdowns, the guards alive, the last firings")
+    p.add_argument("--check", action="store_true", help="exit 0 if the switch would work, else 7 and the problems")
     p.add_argument("--json", action="store_true", help="with --status: as JSON")
     p.add_argument("--key-file", metavar="PATH", help="RSA or Ed25519 private key (PEM) instead of a secret")
     p.add_argument("--base-url", metavar="URL", help="send to URL instead of Binance (a proxy, or a running simulator)")
@@ -265,10 +102,49 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
-    out, err = cli.Output(stdout or sys.stdout), cli.Output(stderr or sys.stderr)
-    args = parser().parse_args(argv)
+def report(args: argparse.Namespace, url: str, out: Output) -> int:
+    """``--status`` or ``--check``: the account's switch, from the key alone."""
+    key, _ = keys()
+    if not key:
+        raise ccxt.ArgumentsRequired("set BINANCE_API_KEY (the account's fingerprint is all --status needs)")
+    store, _ = switch_store(url)
+    try:
+        found = switch_status.status(store, account_of(key))
+    except Exception as error:
+        problem = f"the switch's store {store.where} cannot be read: {described(error)}"
+        if args.check:
+            out.line(f"papi-guard --check: {problem}")
+            return UNPROTECTED
+        raise ccxt.ExchangeNotAvailable(problem) from None
+    if args.check:
+        problems = switch_status.problems(found)
+        for problem in problems:
+            out.line(f"papi-guard --check: {problem}")
+        if not problems:
+            out.line(f"papi-guard --check: ok: {', '.join(found['guards'])} watching in {found['store']}")
+        return UNPROTECTED if problems else DONE
+    if args.json:
+        out.line(json.dumps(found, indent=2))
+    else:
+        show_status(found, out)
+    return DONE
+
+
+def watch(args: argparse.Namespace, url: str, stop: threading.Event, err: Output) -> int:
+    """Watch (or ``--once``, or ``--demo``) the store at ``url`` with an exchange of the account's keys."""
+    store, _ = switch_store(url)  # before anything else: exit 2 if it cannot be used at all
     args.all, args.symbols = True, []  # the whole account: markets of every kind
+    with cli.exchange_for(args, err, "papi-guard") as exchange:
+        exchange.options[OPTIONS_KEY]["limitsStore"] = url  # the calls' IP limits: the same store
+        guard = Guard(exchange, store, stop)
+        if args.demo:
+            return demo(guard, exchange)
+        return guard.run(once=args.once)
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out, err = Output(stdout or sys.stdout), Output(stderr or sys.stderr)
+    args = parser().parse_args(argv)
     handler = logging.StreamHandler(stderr or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s papi-guard: %(message)s"))
     logger = logging.getLogger("papi_plugin")
@@ -281,52 +157,46 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         stopped_by.append(number)
         stop.set()
 
-    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGTERM, signal.SIGINT)}
-    secrets_ = tuple(s for s in (os.environ.get("BINANCE_API_KEY"), os.environ.get("BINANCE_API_SECRET")) if s)
+    previous = {number: handle(number, on_signal) for number in (signal.SIGTERM, signal.SIGINT)}
+    secrets = secrets_known()
     try:
-        with cli.exchange_for(args, err, "papi-guard") as exchange:
-            if args.demo and args.limits_store is None:
-                exchange.options[OPTIONS_KEY]["limitsStore"] = "memory"  # the demo's countdown stays in it
-            guard = Guard(exchange, stop)
-            if guard.where == "memory" and not args.demo:
-                log.warning("the memory store is this process's own: no bot's countdown can reach it")
-            if args.status:
-                status = guard.status()
-                if args.json:
-                    out.line(json.dumps(status, indent=2))
-                else:
-                    show_status(status, out)
-                return cli.DONE
-            if args.demo:
-                return demo(guard, exchange)
-            code = guard.run(once=args.once)
-            log.info("guard %s stopped", guard.id)
-            if code == cli.DONE and signal.SIGINT in stopped_by:
-                return cli.INTERRUPTED
-            return code
+        if args.limits_store is not None:
+            url = checked_url(args.limits_store, "--limits-store")
+        else:
+            url = "memory" if args.demo else configured(None)
+        if args.status or args.check:
+            return report(args, url, out)
+        code = watch(args, url, stop, err)
+        log.info("guard stopped")
+        if code == DONE and signal.SIGINT in stopped_by:
+            return INTERRUPTED
+        return code
+    except Unusable as error:
+        err.line(f"papi-guard: {redact(str(error), secrets)}")
+        return BAD_INPUT
     except ccxt.BaseError as error:
-        err.line(f"papi-guard: {type(error).__name__}: {redact(str(error), secrets_)}")
-        return cli.exit_code(error)
-    except Exception as error:  # a bug: still one line, still no secret
-        err.line(f"papi-guard: internal error: {type(error).__name__}: {redact(str(error), secrets_)}")
-        return cli.INTERNAL
+        err.line(f"papi-guard: {type(error).__name__}: {redact(str(error), secrets)}")
+        return exit_code(error)
+    except Exception as error:  # a bug, or a store that fails for --status: still one line, still no secret
+        err.line(f"papi-guard: internal error: {type(error).__name__}: {redact(str(error), secrets)}")
+        return INTERNAL
     finally:
         logger.removeHandler(handler)
         for number, action in previous.items():
-            signal.signal(number, action)
+            handle(number, action)
 
 
 def demo(guard: Guard, exchange: Any) -> int:
     """A bot arms a countdown and dies; the guard fires once its deadline passes, then exits."""
-    guard.exchange.load_markets()
     guard.beat()
     armed = exchange.cancel_all_portfolio_orders_after(DEMO_TIMEOUT_MS, {"name": "demo-bot"})
     log.info("DEMO: a bot armed countdown %r for %d ms and stopped refreshing it", armed["name"], DEMO_TIMEOUT_MS)
     while not guard.stop.is_set():
-        if guard.due():
+        guard.prepare()
+        if guard.read() is not None and guard.timer.due():
             return guard.check()
         guard.stop.wait(READ_SECONDS)
-    return cli.DONE
+    return DONE
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from papi_plugin import limits
 from papi_plugin.limits.stores import ENVIRONMENT as LIMITS_STORE_VARIABLE
 from papi_plugin.protocol import reported
 from papi_plugin.simulator import Simulator
+from papi_plugin.switch import stores as switch_stores
 from tests.constants import CANCEL_ALL, MARKET_OPTIONS, TEST_API_KEY, TEST_SECRET
 from tests.fake_time import FakeTime, UseFakeTime
 from tests.helpers import CASSETTES, Runner, binance, simulator, vcr_settings
@@ -81,6 +82,7 @@ def _isolated(fake_time: FakeTime | None, tmp_path: pathlib.Path, monkeypatch: p
     monkeypatch.setenv(LIMITS_STORE_VARIABLE, f"sqlite:///{tmp_path / 'limits.sqlite3'}")
     yield
     limits.forget_all()
+    switch_stores.forget_all()
     reported.forget_all()
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 import json
 import pathlib
+import time
 from typing import Any
 
 import ccxt
 import pytest
 
 from papi_plugin import guard
-from papi_plugin.capabilities.countdown import account_of
 from papi_plugin.limits import stores
 from papi_plugin.simulator import Simulator
+from papi_plugin.switch.arming import account_of
+from papi_plugin.switch.stores import switch_store
 from tests.fake_time import FakeTime
 from tests.helpers import Runner
 
@@ -25,31 +27,29 @@ def test_arming_returns_the_deadline_and_warns_when_no_guard_is_alive(
     armed = run.call(exchange.cancel_all_portfolio_orders_after, 5000)
     assert armed == {
         "name": "default",
-        "deadline": int(fake_time.clock() * 1000) + 5000,
+        "timeout": 5000,
+        "armed": armed["armed"],
+        "deadline": armed["armed"] + 5000,  # on the store's clock
         "guards": [],
         "lastFiring": None,
     }
+    assert abs(armed["armed"] - time.time() * 1000) < 5000  # SQLite's clock: this host's
     assert "no papi-guard of this account is alive" in caplog.text
     assert exchange.has["cancelAllPortfolioOrdersAfter"]
     disarmed = run.call(exchange.cancelAllPortfolioOrdersAfter, 0)
     assert disarmed["deadline"] == 0
 
 
-def test_each_call_pushes_the_deadline_and_names_keep_countdowns_apart(
-    sim_exchange: tuple[Any, Runner], fake_time: FakeTime
-) -> None:
+def test_each_call_pushes_the_deadline_and_names_keep_countdowns_apart(sim_exchange: tuple[Any, Runner]) -> None:
     exchange, run = sim_exchange
     first = run.call(exchange.cancel_all_portfolio_orders_after, 5000)
-    fake_time.sleep(2)
+    time.sleep(0.01)  # the store's clock is real: SQLite's
     pushed = run.call(exchange.cancel_all_portfolio_orders_after, 5000)
     other = run.call(exchange.cancel_all_portfolio_orders_after, 60_000, {"name": "grid-bot"})
-    assert pushed["deadline"] == first["deadline"] + 2000
-    store = stores.open_store(exchange.options["cancelAllMarginOrders"].get("limitsStore") or stores.configured(None))
-    countdowns = store.countdowns(account_of(exchange.apiKey))
-    assert [(name, deadline) for name, deadline, _ in countdowns] == [
-        ("default", pushed["deadline"]),
-        ("grid-bot", other["deadline"]),
-    ]
+    assert pushed["deadline"] > first["deadline"]
+    store, _ = switch_store(stores.configured(None))
+    _, rows = store.countdowns(account_of(exchange.apiKey))
+    assert sorted(rows) == [("default", 5000, pushed["armed"]), ("grid-bot", 60_000, other["armed"])]
 
 
 @pytest.mark.parametrize(
@@ -111,8 +111,9 @@ def test_guard_once_fires_a_due_countdown_and_status_shows_it(
         out = io.StringIO()
         assert guard.main([*args, "--status", "--json"], out, io.StringIO()) == 0
         status = json.loads(out.getvalue())
-        assert status["countdowns"] == [] and status["firings"]["default"]["outcome"] == "flat"
-        assert status["firings"]["default"]["orders"] == 7
+        [firing] = status["firings"]["default"]
+        assert status["countdowns"] == [] and firing["outcome"] == "flat" and firing["orders"] == 7
+        assert {order["symbol"] for order in firing["canceled"]} == {"BTC/USDT", "BTC/USDT:USDT", "BTC/USD:BTC"}
         text = io.StringIO()
         guard.main([*args, "--status"], text, io.StringIO())
         assert "no countdown armed" in text.getvalue() and "last firing of default: flat" in text.getvalue()
@@ -137,10 +138,14 @@ def test_a_guard_whose_store_fails_keeps_watching(sim: Simulator, caplog: pytest
     import ccxt as sync_ccxt
 
     import papi_plugin
+    from papi_plugin.switch.guard import Guard
 
     exchange = sim.attach(papi_plugin.extend(sync_ccxt.binance({"apiKey": sim.api_key, "secret": sim.secret})))
     exchange.options["cancelAllMarginOrders"]["limitsStore"] = "redis://127.0.0.1:1/0"  # nothing listens there
-    watcher = guard.Guard(exchange)
+    store, _ = switch_store("redis://127.0.0.1:1/0")
+    watcher = Guard(exchange, store)
     assert watcher.check() == 0  # nothing to fire, nothing raised
     watcher.beat()
-    assert "limits store redis://127.0.0.1:1/0 failed" in caplog.text and "still watching" in caplog.text
+    failures = [r for r in caplog.records if "the switch's store redis://127.0.0.1:1/0 failed" in r.getMessage()]
+    assert len(failures) == 1  # said once, not once a step
+    assert watcher.faults.failing() == ["the switch's store redis://127.0.0.1:1/0"]

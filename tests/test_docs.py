@@ -26,7 +26,7 @@ import ccxt
 import pytest
 
 import papi_plugin
-from papi_plugin import cli, errors, guard
+from papi_plugin import cli, commands, errors, guard
 from papi_plugin.simulator import DEMO_API_KEY, DEMO_SECRET, Simulator
 from tests.fake_time import FakeTime
 from tests.helpers import simulator
@@ -231,12 +231,12 @@ def test_the_module_map_is_the_package() -> None:
 def test_the_exit_codes_page_is_the_clis_table() -> None:
     text = (ROOT / "docs" / "errors.md").read_text()
     rows = re.findall(r"^\| (\d+) \| ([^|]+) \|([^|]*)\|$", text, re.MULTILINE)
-    assert {int(code): meaning.strip() for code, meaning, _ in rows} == cli.EXIT_MEANINGS
+    assert {int(code): meaning.strip() for code, meaning, _ in rows} == commands.EXIT_MEANINGS
     for code, _, raised in rows:
         for name in re.findall(r"`ccxt\.(\w+)`", raised):
-            assert cli.exit_code(getattr(ccxt, name)("x")) == int(code), name
+            assert commands.exit_code(getattr(ccxt, name)("x")) == int(code), name
         for name in re.findall(r"`papi_plugin\.errors\.(\w+)`", raised):
-            assert dict(cli.EXIT_CODES)[getattr(errors, name)] == int(code), name
+            assert dict(commands.EXIT_CODES)[getattr(errors, name)] == int(code), name
 
 
 def slug(heading: str) -> str:

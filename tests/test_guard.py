@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from papi_plugin.capabilities.countdown import account_of
-from papi_plugin.limits import stores
 from papi_plugin.simulator import Fault, Simulator
+from papi_plugin.switch.arming import account_of
+from papi_plugin.switch.stores import switch_store
 from tests.warm import NETWORK, Bot, Warm
 
 pytestmark = NETWORK
@@ -79,11 +79,13 @@ class Processes:
         return process, int(process.read_until("armed", SECONDS).split()[1])
 
     def firings(self) -> dict[str, dict[str, Any]]:
-        opened = stores.open_store(self.store)
-        try:
-            return {name: json.loads(text) for name, text in opened.firings(account_of(self.sim.api_key)).items()}
-        finally:
-            opened.close()
+        """The last firing of each countdown, as the guard recorded it."""
+        store, _ = switch_store(self.store)
+        found: dict[str, tuple[str, dict[str, Any]]] = {}
+        for name, firing, text in store.firings(account_of(self.sim.api_key)):
+            if name not in found or firing > found[name][0]:
+                found[name] = (firing, json.loads(text))
+        return {name: outcome for name, (_, outcome) in found.items()}
 
     def wait_for_firing(self, outcome: str = "flat") -> dict[str, Any]:
         deadline = time.monotonic() + SECONDS

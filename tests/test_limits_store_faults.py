@@ -155,7 +155,7 @@ def test_a_default_store_that_cannot_be_created_means_memory_and_one_warning(
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))  # no directory can be made under a file
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker / "state"))  # no directory can be made under a file
     monkeypatch.delenv(ENVIRONMENT)
     warnings = flatten_through_a_fault(mode, twenty, "sqlite:", lambda: None, caplog)
     assert len(warnings) == 1 and "cannot be used" in warnings[0] and "keeps its IP limits to itself" in warnings[0]

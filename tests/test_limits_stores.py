@@ -160,17 +160,19 @@ def test_a_store_is_found_by_its_url_scheme_in_one_table(url: str, module: str) 
     assert stores.STORES[stores.scheme(stores.checked_url(url, "test"))] == module
 
 
-def test_the_default_store_is_a_sqlite_file_in_the_users_cache(
+def test_the_default_store_is_a_sqlite_file_in_the_users_state_folder_not_a_cache(
     monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path
 ) -> None:
     from papi_plugin.limits import sqlite
 
     monkeypatch.delenv(stores.ENVIRONMENT)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert stores.configured(None) == "sqlite:"
     assert sqlite.path_of("sqlite:") == str(tmp_path / "papi_plugin" / "limits.sqlite3")
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert sqlite.path_of("sqlite:") == str(pathlib.Path.home() / ".cache" / "papi_plugin" / "limits.sqlite3")
+    monkeypatch.delenv("XDG_STATE_HOME")
+    expected = pathlib.Path.home() / ".local" / "state" / "papi_plugin" / "limits.sqlite3"
+    assert sqlite.path_of("sqlite:") == str(expected)
 
 
 def test_the_option_wins_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,7 +216,7 @@ def test_nothing_secret_goes_into_the_store(
     key = f"{sim.url} {sim.instance}"  # the simulator's origin and instance: what names the IP, nothing more
     if kind == "sqlite":
         db = sqlite3.connect(tmp_path / "limits.sqlite3")
-        assert [row[0] for row in db.execute("SELECT key FROM ip_limits")] == [key]
+        assert [row[0] for row in db.execute("SELECT key FROM gates_and_budgets")] == [key]
         dumped = "\n".join(db.iterdump())
         db.close()
     else:

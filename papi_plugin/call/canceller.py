@@ -21,12 +21,12 @@ import pluggy
 from papi_plugin.call.attempts import Deadline, Failure, Tries, exhausted
 from papi_plugin.errors import Order, canceled_before
 from papi_plugin.limits import IpLimits, limits_for, origin
-from papi_plugin.limits.shared import switch_stores
 from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, Admission
-from papi_plugin.limits.stores import configured, shown
+from papi_plugin.limits.stores import configured
 from papi_plugin.observers import tell
 from papi_plugin.protocol import calls, endpoints, futures_flows, margin_flows
 from papi_plugin.protocol.answers import Action, Answer, classify, fate_unknown, header
+from papi_plugin.protocol.clock import binance_now
 from papi_plugin.protocol.flow import Flow, LostAnswer, Request
 from papi_plugin.protocol.futures_flows import Known
 from papi_plugin.protocol.kinds import MARGIN, Kind
@@ -58,6 +58,12 @@ class Call(NamedTuple):
     started_ms: int  # on Binance's clock: orders canceled since then may be recovered from history
 
 
+def ip_limits_of(exchange: Any) -> IpLimits:
+    """The gate and budget of ``exchange``'s IP: ``limitsKey``, else its papi origin, in its limits store."""
+    pacing = limits_options(exchange.options.get(OPTIONS_KEY))
+    return limits_for(configured(pacing.store), pacing.key or origin(str(exchange.urls["api"]["papi"])))
+
+
 class Canceller:
     """One exchange object's canceller: its time, its observers, and every decision both shells share."""
 
@@ -70,9 +76,8 @@ class Canceller:
         self._origins: dict[Any, str] = {}  # papi URL -> its origin, parsed once
 
     def server_clock(self) -> float:
-        """Binance's clock as ccxt knows it (``options["timeDifference"]`` in ms), in seconds."""
-        difference = self.exchange.options.get("timeDifference") or 0
-        return self.clock() - float(difference) / 1000
+        """Binance's clock as ccxt knows it (``protocol/clock.py``), in seconds."""
+        return binance_now(self.exchange, self.clock)
 
     def begin(self, name: str, params: Any) -> Call:
         """Check everything that needs no request."""
@@ -110,11 +115,9 @@ class Canceller:
             self._checked = None
         return options, pacing
 
-    def switch_stores(self) -> tuple[Any, Any, str]:
-        """(sync store, asyncio store or None, its URL as shown) of the dead-man's switch: the limits store."""
-        url = configured(limits_options(self.exchange.options.get(OPTIONS_KEY)).store)
-        sync, asynchronous = switch_stores(url)
-        return sync, asynchronous, shown(url)
+    def switch_url(self) -> str:
+        """The URL of the dead-man's switch's store: the limits store's."""
+        return configured(limits_options(self.exchange.options.get(OPTIONS_KEY)).store)
 
     def gate_first(self, call: Call) -> bool:
         """Whether the call must read the IP's gate before anything else: when markets are to be loaded, and for

@@ -18,7 +18,6 @@ import ccxt
 from papi_plugin.call.boundary import as_ccxt_error, only_ccxt_errors
 from papi_plugin.call.canceller import Call
 from papi_plugin.call.outcome import Outcome, many_outcome
-from papi_plugin.capabilities.countdown import arm, arm_async, checked_countdown
 from papi_plugin.capabilities.margin import AsyncMargin, SyncMargin
 from papi_plugin.errors import Order
 from papi_plugin.protocol import account_flows, calls
@@ -26,6 +25,7 @@ from papi_plugin.protocol.account_flows import Target
 from papi_plugin.protocol.kinds import CM, KINDS, UM, Kind
 from papi_plugin.protocol.markets import market_of_kind, portfolio_markets
 from papi_plugin.protocol.params import symbol_argument, symbols_argument
+from papi_plugin.switch.arming import arm, arm_async, checked_arming, stores_of
 
 
 class SyncAccount(SyncMargin):
@@ -60,10 +60,12 @@ class SyncAccount(SyncMargin):
     def cancel_all_portfolio_orders_after(self, timeout: Any = None, params: Any = None) -> dict[str, Any]:
         """Arm the account's dead-man's switch: unless this is called again within ``timeout`` ms, the
         ``papi-guard`` watching the account flattens it; ``0`` disarms. ``params["name"]`` names the
-        countdown (default ``"default"``). Returns ``{"name", "deadline" (ms), "guards", "lastFiring"}``."""
-        countdown = checked_countdown(self.exchange, timeout, params, self.server_clock())
-        store, _, where = self.switch_stores()
-        return arm(store, countdown, where)
+        countdown (default ``"default"``). Returns ``{"name", "timeout", "armed", "deadline", "guards",
+        "lastFiring"}`` (times in ms on the switch store's clock); raises ``ExchangeNotAvailable`` when the
+        countdown could not be stored."""
+        arming = checked_arming(self.exchange, timeout, params)
+        store, _ = stores_of(self.switch_url())
+        return arm(store, arming)
 
     def across(
         self, name: str, symbols: Any, params: Any, work: Callable[[Target, Call], Outcome]
@@ -142,11 +144,11 @@ class AsyncAccount(AsyncMargin):
     @only_ccxt_errors
     async def cancel_all_portfolio_orders_after(self, timeout: Any = None, params: Any = None) -> dict[str, Any]:
         """The async twin of ``SyncAccount.cancel_all_portfolio_orders_after``."""
-        countdown = checked_countdown(self.exchange, timeout, params, self.server_clock())
-        store, asynchronous, where = self.switch_stores()
-        if asynchronous is None:  # memory or SQLite: their calls take microseconds
-            return arm(store, countdown, where)
-        return await arm_async(asynchronous, countdown, where)
+        arming = checked_arming(self.exchange, timeout, params)
+        store, asynchronous = stores_of(self.switch_url())
+        if asynchronous is None:  # memory or SQLite: on a thread, so that a locked file never stalls the loop
+            return await asyncio.to_thread(arm, store, arming)
+        return await arm_async(asynchronous, arming)
 
     async def across(
         self, name: str, symbols: Any, params: Any, work: Callable[[Target, Call], Awaitable[Outcome]]

@@ -1,15 +1,19 @@
 """The ``redis://`` store (also ``rediss://`` and ``unix://``): every process on every host using that Redis.
 
-Needs the ``redis`` extra (redis-py). Each change is one Lua script, atomic in Redis, registered once
-(redis-py's ``register_script`` sends it again after a Redis restart). The scripts apply the rules of
-``state.py``, field for field, to a hash per IP that expires once nothing in it matters any more; no key,
-secret or signature goes into it. ``Store`` and ``AsyncStore`` are twins over redis-py's sync and asyncio
-clients; a failure comes out at once (no retry inside redis-py: the caller falls back, ``shared.py``).
+Needs the ``redis`` extra (redis-py 6.2 or later, which checks the host name under ``rediss://``). Each change
+is one Lua script, atomic in Redis, registered once (redis-py's ``register_script`` sends it again after a
+Redis restart). The scripts apply the rules of ``state.py``, field for field, sanity checks included, to a
+hash per IP that expires once nothing in it matters any more; no key, secret or signature goes into it.
+``Store`` and ``AsyncStore`` are twins over redis-py's sync and asyncio clients; a failure comes out at once
+(no retry inside redis-py: the caller falls back, ``shared.py``). ``?keyPrefix=`` in the URL puts every key
+under another prefix (one Redis, several namespaces); the switch's records use the same clients
+(``switch/redis.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 import weakref
 from typing import Any, NamedTuple
 
@@ -19,24 +23,50 @@ import redis.asyncio.retry
 import redis.retry
 from redis.backoff import NoBackoff
 
-from papi_plugin.limits.state import ROLLOVER_GUARD, Admission, IpState
+from papi_plugin.limits.base import AsyncIpLimitsStore, IpLimitsStore
+from papi_plugin.limits.state import MAX_GATE_SECONDS, MAX_WEIGHT, ROLLOVER_GUARD, Admission, IpState
+from papi_plugin.limits.stores import distrusted, shown
 
 TIMEOUT_SECONDS = 1.0  # a store slower than this counts as failed for the request at hand
 CONNECTIONS = 4  # per process: each script takes microseconds; a fleet must not storm Redis with connections
-PREFIX = "papi_plugin:limits:"
-FIELDS = ("gate_until", "banned", "window", "reserved", "in_flight", "carried", "floor")
+DEFAULT_PREFIX = "papi_plugin:"
+FIELDS = ("gate_until", "banned", "window", "reserved", "in_flight", "carried", "used")
 
-# Shared by every script: read the hash, roll to the window of `now`, and write back (state.py's roll).
+# Shared by every script: read the hash, drop what the rules could not have written (state.sane, said back in
+# `problem`), roll to the window of `now`, and write back (state.py's roll).
 _LOAD_AND_ROLL = """
-local f = redis.call('HMGET', KEYS[1], 'gate_until', 'banned', 'window', 'reserved', 'in_flight', 'carried', 'floor')
-local s = {gate_until = tonumber(f[1]) or 0, banned = f[2] == '1', window = tonumber(f[3]) or -1,
-           reserved = tonumber(f[4]) or 0, in_flight = tonumber(f[5]) or 0, carried = tonumber(f[6]) or 0,
-           floor = tonumber(f[7]) or 0}
+local f = redis.call('HMGET', KEYS[1], 'gate_until', 'banned', 'window', 'reserved', 'in_flight', 'carried', 'used')
+local function int(v) local n = tonumber(v) if n and n == math.floor(n) then return n end return nil end
+local s = {gate_until = tonumber(f[1]) or 0, banned = f[2] == '1', window = int(f[3]) or -1,
+           reserved = int(f[4]) or 0, in_flight = int(f[5]) or 0, carried = int(f[6]) or 0, used = int(f[7]) or 0}
+local problem = ''
+local function sane(window_seconds, now, max_gate, max_weight)
+  if f[1] and (tonumber(f[1]) == nil or s.gate_until ~= s.gate_until or s.gate_until > now + max_gate) then
+    problem = 'a gate closed until ' .. tostring(f[1]) .. ', more than 3 days from now'
+    s.gate_until, s.banned = 0, false
+  end
+  if window_seconds == nil then return end
+  local index = math.floor(now / window_seconds)
+  local bad = false
+  for i = 3, 7 do if f[i] and int(f[i]) == nil then bad = true end end
+  if s.window > index then
+    problem = problem .. ' a budget window (' .. tostring(f[3]) .. ') later than the current one'
+    bad = true
+  elseif s.reserved < 0 or s.reserved > max_weight or s.used < 0 or s.used > max_weight or s.in_flight < 0
+      or s.carried < 0 or s.in_flight + s.carried > s.reserved then
+    problem = problem .. ' budget counts the rules cannot produce: ' .. tostring(f[4]) .. ' reserved, '
+      .. tostring(f[5]) .. ' in flight, ' .. tostring(f[6]) .. ' carried, ' .. tostring(f[7]) .. ' used'
+    bad = true
+  elseif bad then
+    problem = problem .. ' budget counts that are not integers'
+  end
+  if bad then s.window, s.reserved, s.in_flight, s.carried, s.used = index, 0, 0, 0, 0 end
+end
 local function roll(window_seconds, now)
   local index = math.floor(now / window_seconds)
   if index > s.window then
     if index == s.window + 1 then s.carried = s.in_flight else s.carried = 0 end
-    s.reserved, s.in_flight, s.floor, s.window = s.carried, 0, 0, index
+    s.reserved, s.in_flight, s.used, s.window = s.carried, 0, 0, index
   end
   return index
 end
@@ -44,92 +74,80 @@ local function save(window_seconds, now)
   redis.call('HSET', KEYS[1], 'gate_until', string.format('%.17g', s.gate_until), 'banned', s.banned and '1' or '0',
              'window', string.format('%d', s.window), 'reserved', string.format('%d', s.reserved),
              'in_flight', string.format('%d', s.in_flight), 'carried', string.format('%d', s.carried),
-             'floor', string.format('%d', s.floor))
+             'used', string.format('%d', s.used))
   local keep = math.max(s.gate_until, (s.window + 2) * window_seconds) - now
   redis.call('PEXPIRE', KEYS[1], math.max(1000, math.ceil(keep * 1000) + 1000))
 end
 """
 
-# ARGV: weight, limit, window seconds, now, rollover guard -> {wait, reason, ticket}
+# ARGV: weight, limit, window seconds, now, rollover guard, max gate, max weight -> {wait, reason, ticket, problem}
 ACQUIRE = (
     _LOAD_AND_ROLL
     + """
 local weight, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local window_seconds, now, guard = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+sane(window_seconds, now, tonumber(ARGV[6]), tonumber(ARGV[7]))
 if s.gate_until > now then
   return {string.format('%.17g', s.gate_until - now), s.banned and 'banned' or 'rate limited',
-          string.format('%d', s.window)}
+          string.format('%d', s.window), problem}
 end
 roll(window_seconds, now)
-if weight > 0 and weight > limit - (s.reserved + math.max(0, s.floor)) then
+local view = math.max(s.reserved, s.used + s.in_flight + s.carried)
+if weight > 0 and weight > limit - view then
   save(window_seconds, now)
   local wait = (s.window + 1) * window_seconds - now + guard
-  return {string.format('%.17g', wait), 'budget', string.format('%d', s.window)}
+  return {string.format('%.17g', wait), 'budget', string.format('%d', s.window), problem}
 end
 s.reserved = s.reserved + weight
 s.in_flight = s.in_flight + weight
 save(window_seconds, now)
-return {'0', '', string.format('%d', s.window)}
+return {'0', '', string.format('%d', s.window), problem}
 """
 )
 
-# ARGV: ticket, weight, used (-1: none), window seconds, now
+# ARGV: ticket, weight, used (-1: none), window seconds, now, max gate, max weight -> problem
 ANSWERED = (
     _LOAD_AND_ROLL
     + """
 local ticket, weight, used = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window_seconds, now = tonumber(ARGV[4]), tonumber(ARGV[5])
-local index = roll(window_seconds, now)
+sane(window_seconds, now, tonumber(ARGV[6]), tonumber(ARGV[7]))
+roll(window_seconds, now)
 if ticket == s.window then
   s.in_flight = math.max(0, s.in_flight - weight)
+  if used >= 0 then s.used = math.max(s.used, used) end
 elseif ticket == s.window - 1 then
   s.carried = math.max(0, s.carried - weight)
 end
-if used >= 0 and index == s.window then
-  s.floor = math.max(s.floor, used - s.reserved)
-end
 save(window_seconds, now)
-return 1
+return problem
 """
 )
 
-# ARGV: until, banned (1/0), now
-CLOSE_GATE = """
-local f = redis.call('HMGET', KEYS[1], 'gate_until', 'banned')
-local gate_until, was_banned = tonumber(f[1]) or 0, f[2] == '1'
+# ARGV: until, banned (1/0), now, max gate -> problem
+CLOSE_GATE = (
+    _LOAD_AND_ROLL
+    + """
 local closed_till, banned, now = tonumber(ARGV[1]), ARGV[2] == '1', tonumber(ARGV[3])
-local still_banned = was_banned and gate_until > now
-gate_until = math.max(gate_until, closed_till)
-redis.call('HSET', KEYS[1], 'gate_until', string.format('%.17g', gate_until),
+sane(nil, now, tonumber(ARGV[4]), 0)
+local still_banned = s.banned and s.gate_until > now
+s.gate_until = math.max(s.gate_until, closed_till)
+redis.call('HSET', KEYS[1], 'gate_until', string.format('%.17g', s.gate_until),
            'banned', (still_banned or banned) and '1' or '0')
-local keep = math.max(redis.call('PTTL', KEYS[1]), math.ceil((gate_until - now) * 1000) + 1000)
+local keep = math.max(redis.call('PTTL', KEYS[1]), math.ceil((s.gate_until - now) * 1000) + 1000)
 redis.call('PEXPIRE', KEYS[1], math.max(1000, keep))
-return 1
+return problem
 """
+)
 
 
-# The dead-man's switch. KEYS[1]: the account's lease; ARGV: holder, ttl ms -> 1 when the holder has it.
-TAKE_LEASE = """
-local holder = redis.call('GET', KEYS[1])
-if holder and holder ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-"""
-DROP_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1
-"""
-# KEYS[1]: the account's countdowns; ARGV: name, deadline ms ('' for any)
-DISARM = """
-local armed = redis.call('HGET', KEYS[1], ARGV[1])
-if armed and (ARGV[2] == '' or string.match(armed, '^%d+') == ARGV[2]) then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return 1
-"""
-KEEP_SECONDS = 7 * 24 * 3600  # an account's countdowns, guards and firings outlive a week of silence, no more
-
-
-def switch_key(what: str, account: str) -> str:
-    return f"papi_plugin:{what}:{account}"
+def split_url(url: str) -> tuple[str, str]:
+    """(the URL redis-py is given, the key prefix): ``?keyPrefix=`` is ours, not redis-py's."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    prefixes = [value for name, value in query if name == "keyPrefix"]
+    rest = urllib.parse.urlencode([(name, value) for name, value in query if name != "keyPrefix"])
+    return urllib.parse.urlunsplit(parts._replace(query=rest)), (prefixes[-1] if prefixes else DEFAULT_PREFIX)
 
 
 def client_options() -> dict[str, Any]:
@@ -146,8 +164,20 @@ def client_options() -> dict[str, Any]:
     }
 
 
-def admission(answer: list[str]) -> Admission:
-    wait, reason, ticket = answer
+def sync_client(url: str) -> redis.Redis:
+    pool = redis.BlockingConnectionPool.from_url(url, retry=redis.retry.Retry(NoBackoff(), 0), **client_options())
+    return redis.Redis(connection_pool=pool)
+
+
+def async_client(url: str) -> redis.asyncio.Redis:
+    retry = redis.asyncio.retry.Retry(NoBackoff(), 0)
+    pool = redis.asyncio.BlockingConnectionPool.from_url(url, retry=retry, **client_options())
+    return redis.asyncio.Redis(connection_pool=pool)
+
+
+def admission(answer: list[str], where: str) -> Admission:
+    wait, reason, ticket, problem = answer
+    distrusted(where, [problem.strip()] if problem else [])
     return Admission(float(wait), reason, int(ticket))
 
 
@@ -156,75 +186,51 @@ def loaded(values: list[Any]) -> IpState:
     return IpState(float(gate_until or 0), banned == "1", int(window or -1), *(int(value or 0) for value in counts))
 
 
-class Store:
+class Store(IpLimitsStore):
     def __init__(self, url: str) -> None:
         self.url = url
-        pool = redis.BlockingConnectionPool.from_url(url, retry=redis.retry.Retry(NoBackoff(), 0), **client_options())
-        self._client = redis.Redis(connection_pool=pool)
+        address, self.prefix = split_url(url)
+        self.where = f"the limits store {shown(address)}"
+        self._client = sync_client(address)
         self._acquire = self._client.register_script(ACQUIRE)
         self._answered = self._client.register_script(ANSWERED)
         self._close_gate = self._client.register_script(CLOSE_GATE)
-        self._take_lease = self._client.register_script(TAKE_LEASE)
-        self._drop_lease = self._client.register_script(DROP_LEASE)
-        self._disarm = self._client.register_script(DISARM)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}limits:{key}"
 
     def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
-        return admission(self._acquire([PREFIX + key], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD]))
+        bounds = [MAX_GATE_SECONDS, MAX_WEIGHT]
+        answer = self._acquire([self._key(key)], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD, *bounds])
+        return admission(answer, f"{self.where}, IP {key}")
 
     def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
-        self._answered([PREFIX + key], [ticket, weight, -1 if used is None else used, repr(window), repr(now)])
+        values: list[str | int | float] = [ticket, weight, -1 if used is None else used, repr(window), repr(now)]
+        values += [MAX_GATE_SECONDS, MAX_WEIGHT]
+        problem = self._answered([self._key(key)], values)
+        distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
 
     def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
-        self._close_gate([PREFIX + key], [repr(until), 1 if banned else 0, repr(now)])
+        problem = self._close_gate([self._key(key)], [repr(until), 1 if banned else 0, repr(now), MAX_GATE_SECONDS])
+        distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
 
     def gate(self, key: str) -> tuple[float, bool]:
-        found = self.snapshot(key)
-        return found.gate_until, found.banned
+        until, banned = self._client.hmget(self._key(key), ["gate_until", "banned"])
+        return gate_of(until, banned)
 
     def snapshot(self, key: str) -> IpState:
-        return loaded(self._client.hmget(PREFIX + key, FIELDS))
-
-    # -- the dead-man's switch (times in ms on Binance's clock)
-
-    def arm(self, account: str, name: str, deadline_ms: int, now_ms: int) -> None:
-        key = switch_key("countdowns", account)
-        self._client.hset(key, name, f"{deadline_ms} {now_ms}")
-        self._client.expire(key, KEEP_SECONDS)
-
-    def disarm(self, account: str, name: str, deadline_ms: int | None = None) -> None:
-        self._disarm([switch_key("countdowns", account)], [name, "" if deadline_ms is None else deadline_ms])
-
-    def countdowns(self, account: str) -> list[tuple[str, int, int]]:
-        found = self._client.hgetall(switch_key("countdowns", account))
-        return sorted((name, *map(int, str(times).split())) for name, times in found.items())  # type: ignore[misc]
-
-    def beat(self, account: str, guard: str, now_ms: int) -> None:
-        key = switch_key("guards", account)
-        self._client.zadd(key, {guard: now_ms})
-        self._client.zremrangebyscore(key, "-inf", now_ms - 3_600_000)  # guards silent for an hour
-        self._client.expire(key, KEEP_SECONDS)
-
-    def guards(self, account: str, now_ms: int, alive_ms: int) -> list[str]:
-        alive = self._client.zrangebyscore(switch_key("guards", account), now_ms - alive_ms + 1, "+inf")
-        return sorted(str(guard) for guard in alive)
-
-    def take_lease(self, account: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
-        return bool(self._take_lease([switch_key("lease", account)], [holder, ttl_ms]))
-
-    def drop_lease(self, account: str, holder: str) -> None:
-        self._drop_lease([switch_key("lease", account)], [holder])
-
-    def record(self, account: str, name: str, outcome: str) -> None:
-        key = switch_key("firings", account)
-        self._client.hset(key, name, outcome)
-        self._client.expire(key, KEEP_SECONDS)
-
-    def firings(self, account: str) -> dict[str, str]:
-        found = self._client.hgetall(switch_key("firings", account))
-        return {str(name): str(outcome) for name, outcome in found.items()}
+        return loaded(self._client.hmget(self._key(key), FIELDS))
 
     def close(self) -> None:
         self._client.close()
+
+
+def gate_of(until: Any, banned: Any) -> tuple[float, bool]:
+    """A stored gate as (until, banned); one that is not a number is an endless one, for the caller to drop."""
+    try:
+        return float(until or 0), banned == "1"
+    except ValueError:
+        return float("inf"), False
 
 
 class Connected(NamedTuple):
@@ -234,63 +240,50 @@ class Connected(NamedTuple):
     acquire: Any
     answered: Any
     close_gate: Any
-    disarm: Any
 
 
-class AsyncStore:
+class AsyncStore(AsyncIpLimitsStore):
     """The asyncio twin of ``Store``: one client per event loop (redis-py's asyncio connections belong to one)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.address, self.prefix = split_url(url)
+        self.where = f"the limits store {shown(self.address)}"
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Connected] = weakref.WeakKeyDictionary()
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}limits:{key}"
 
     def _for_loop(self) -> Connected:
         """This event loop's client and scripts (made on first use in it)."""
         loop = asyncio.get_running_loop()
         connected = self._clients.get(loop)
         if connected is None:
-            retry = redis.asyncio.retry.Retry(NoBackoff(), 0)
-            pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, retry=retry, **client_options())
-            client = redis.asyncio.Redis(connection_pool=pool)
+            client = async_client(self.address)
             connected = self._clients[loop] = Connected(
                 client,
                 client.register_script(ACQUIRE),
                 client.register_script(ANSWERED),
                 client.register_script(CLOSE_GATE),
-                client.register_script(DISARM),
             )
         return connected
 
     async def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
-        acquire = self._for_loop().acquire
-        return admission(await acquire([PREFIX + key], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD]))
+        acquire, bounds = self._for_loop().acquire, [MAX_GATE_SECONDS, MAX_WEIGHT]
+        answer = await acquire([self._key(key)], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD, *bounds])
+        return admission(answer, f"{self.where}, IP {key}")
 
     async def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
-        used_or_none = -1 if used is None else used
-        await self._for_loop().answered([PREFIX + key], [ticket, weight, used_or_none, repr(window), repr(now)])
+        values: list[str | int | float] = [ticket, weight, -1 if used is None else used, repr(window), repr(now)]
+        values += [MAX_GATE_SECONDS, MAX_WEIGHT]
+        problem = await self._for_loop().answered([self._key(key)], values)
+        distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
 
     async def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
-        await self._for_loop().close_gate([PREFIX + key], [repr(until), 1 if banned else 0, repr(now)])
+        values = [repr(until), 1 if banned else 0, repr(now), MAX_GATE_SECONDS]
+        problem = await self._for_loop().close_gate([self._key(key)], values)
+        distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
 
     async def gate(self, key: str) -> tuple[float, bool]:
-        found = loaded(await self._for_loop().client.hmget(PREFIX + key, FIELDS))
-        return found.gate_until, found.banned
-
-    # -- the dead-man's switch: what the bot's arming call needs
-
-    async def arm(self, account: str, name: str, deadline_ms: int, now_ms: int) -> None:
-        client, key = self._for_loop().client, switch_key("countdowns", account)
-        await client.hset(key, name, f"{deadline_ms} {now_ms}")
-        await client.expire(key, KEEP_SECONDS)
-
-    async def disarm(self, account: str, name: str, deadline_ms: int | None = None) -> None:
-        disarm = self._for_loop().disarm
-        await disarm([switch_key("countdowns", account)], [name, "" if deadline_ms is None else deadline_ms])
-
-    async def guards(self, account: str, now_ms: int, alive_ms: int) -> list[str]:
-        client = self._for_loop().client
-        return sorted(await client.zrangebyscore(switch_key("guards", account), now_ms - alive_ms + 1, "+inf"))
-
-    async def firings(self, account: str) -> dict[str, str]:
-        found = await self._for_loop().client.hgetall(switch_key("firings", account))
-        return {str(name): str(outcome) for name, outcome in found.items()}
+        until, banned = await self._for_loop().client.hmget(self._key(key), ["gate_until", "banned"])
+        return gate_of(until, banned)

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from papi_plugin.limits import memory, stores
-from papi_plugin.limits.state import BANNED, RATE_LIMITED, Admission
-from papi_plugin.redaction import redact
+from papi_plugin.limits.state import BANNED, MAX_GATE_SECONDS, RATE_LIMITED, Admission
+from papi_plugin.limits.stores import described
 
 log = logging.getLogger("papi_plugin")
 
@@ -155,10 +155,6 @@ class SharedStore:
                     close()
 
 
-def described(error: BaseException) -> str:
-    return redact(f"{type(error).__name__}: {error}")[:200]
-
-
 class IpLimits:
     """The gate and budget of one IP (``key``), through ``store``; the sync and async methods are twins."""
 
@@ -264,7 +260,12 @@ class IpLimits:
             return LOCAL.gate(self.key)
 
     def _mirror_gate(self, gate: tuple[float, bool], now: float) -> tuple[float, bool]:
+        """The stored gate, checked (one closed beyond Binance's longest ban was not closed by a ban: dropped),
+        and kept in the process's own copy."""
         until, banned = gate
+        if not math.isfinite(until) or until > now + MAX_GATE_SECONDS:
+            stores.distrusted(f"the limits store {self.store.shown}, IP {self.key}", [f"a gate closed until {until!r}"])
+            return LOCAL.gate(self.key)
         if until > now:
             LOCAL.close_gate(self.key, until, banned, now)
         return gate
@@ -300,15 +301,6 @@ def limits_for(store_url: str, key: str) -> IpLimits:
         with _lock:
             found = _limits.setdefault((store_url, key), IpLimits(key, store))
     return found
-
-
-def switch_stores(store_url: str) -> tuple[Any, Any]:
-    """(sync, asyncio or None) stores that keep the dead-man's switch at ``store_url``: the shared store's
-    clients, or this process's memory when the store is ``memory`` (or cannot be used at all)."""
-    store = store_for(store_url)
-    if store.disabled:
-        return LOCAL, None
-    return store.sync() or LOCAL, store.asynchronous()
 
 
 def forget_all() -> None:

@@ -1,31 +1,36 @@
 """The ``sqlite:`` store, the default: every process on this host, through one SQLite file (WAL mode).
 
-Each change is one ``BEGIN IMMEDIATE`` transaction: atomic across processes, and no lock outlives its
-holder (SQLite's locks are the operating system's file locks, released when a process dies). The file is
-re-opened when it was removed or replaced, so a fleet never splits over two files for long.
+``Database`` is the file (made 0600 in a 0700 folder, refused when another user could write it) and this
+process's connection to it, shared with the switch's records (``switch/sqlite.py``); ``Store`` keeps the IPs'
+gates and budgets in it. A change that is not the common case runs the full rules in one ``BEGIN
+IMMEDIATE`` transaction: atomic across processes, and no lock outlives its holder (SQLite's locks are the
+operating system's file locks, released when a process dies).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import math
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from papi_plugin.limits import state
-from papi_plugin.limits.state import Admission, IpState
-from papi_plugin.limits.stores import Unusable
+from papi_plugin.limits.base import IpLimitsStore
+from papi_plugin.limits.state import MAX_GATE_SECONDS, MAX_WEIGHT, Admission, IpState
+from papi_plugin.limits.stores import Unusable, distrusted
 
 CHECK_FILE_SECONDS = 0.1  # how often the file is checked for having been removed or replaced
 BUSY_SECONDS = 1.0  # how long a change waits for another process's transaction before the store counts as failed
 T = TypeVar("T")
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS ip_limits (
+CREATE TABLE IF NOT EXISTS gates_and_budgets (
     key TEXT PRIMARY KEY,
     gate_until REAL NOT NULL,
     banned INTEGER NOT NULL,
@@ -33,45 +38,45 @@ CREATE TABLE IF NOT EXISTS ip_limits (
     reserved INTEGER NOT NULL,
     in_flight INTEGER NOT NULL,
     carried INTEGER NOT NULL,
-    floor INTEGER NOT NULL
+    used INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS countdowns (
-    account TEXT NOT NULL, name TEXT NOT NULL, deadline_ms INTEGER NOT NULL, armed_ms INTEGER NOT NULL,
-    PRIMARY KEY (account, name)
-);
-CREATE TABLE IF NOT EXISTS guards (account TEXT NOT NULL, guard TEXT NOT NULL, seen_ms INTEGER NOT NULL,
-    PRIMARY KEY (account, guard));
-CREATE TABLE IF NOT EXISTS leases (account TEXT PRIMARY KEY, holder TEXT NOT NULL, until_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS firings (account TEXT NOT NULL, name TEXT NOT NULL, outcome TEXT NOT NULL,
-    PRIMARY KEY (account, name));
 """
-GATE = "SELECT gate_until, banned FROM ip_limits WHERE key = ?"
-SELECT = "SELECT gate_until, banned, window, reserved, in_flight, carried, floor FROM ip_limits WHERE key = ?"
+COLUMNS = "gate_until, banned, window, reserved, in_flight, carried, used"
+GATE = "SELECT gate_until, banned FROM gates_and_budgets WHERE key = ?"
+SELECT = f"SELECT {COLUMNS} FROM gates_and_budgets WHERE key = ?"
 UPDATE = (
-    "UPDATE ip_limits SET gate_until = ?, banned = ?, window = ?, reserved = ?, in_flight = ?, carried = ?, floor = ?"
-    " WHERE key = ?"
+    "UPDATE gates_and_budgets SET gate_until = ?, banned = ?, window = ?, reserved = ?, in_flight = ?, carried = ?,"
+    " used = ? WHERE key = ?"
 )
-INSERT = "INSERT INTO ip_limits VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT = "INSERT INTO gates_and_budgets VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+# A row these rules could have written (state.sane): the fast statements touch no other.
+SANE = (
+    " AND typeof(gate_until) IN ('real', 'integer') AND gate_until <= :now + :max_gate"
+    " AND typeof(reserved) = 'integer' AND typeof(in_flight) = 'integer' AND typeof(carried) = 'integer'"
+    " AND typeof(used) = 'integer' AND reserved BETWEEN 0 AND :max_weight AND used BETWEEN 0 AND :max_weight"
+    " AND in_flight >= 0 AND carried >= 0 AND in_flight + carried <= reserved"
+)
 # The common case of state.acquire and state.answered as one statement each (no roll, gate open, room left;
 # an answer in its own window): the full rules run, in a transaction, only when a statement changes no row.
 # The contract tests hold both ways to the rules.
 FAST_ACQUIRE = (
-    "UPDATE ip_limits SET reserved = reserved + :weight, in_flight = in_flight + :weight"
+    "UPDATE gates_and_budgets SET reserved = reserved + :weight, in_flight = in_flight + :weight"
     " WHERE key = :key AND window = :index AND gate_until <= :now"
-    " AND (:weight = 0 OR :weight <= :limit - (reserved + max(0, floor)))"
+    " AND (:weight = 0 OR :weight <= :limit - max(reserved, used + in_flight + carried))" + SANE
 )
 FAST_ANSWERED = (
-    "UPDATE ip_limits SET in_flight = max(0, in_flight - :weight),"
-    " floor = CASE WHEN :used IS NULL THEN floor"
-    " ELSE max(floor, :used - reserved) END"
-    " WHERE key = :key AND window = :index AND :ticket = :index"
+    "UPDATE gates_and_budgets SET in_flight = max(0, in_flight - :weight),"
+    " used = CASE WHEN :used IS NULL THEN used ELSE max(used, :used) END"
+    " WHERE key = :key AND window = :index AND :ticket = :index" + SANE
 )
+BOUNDS = {"max_gate": MAX_GATE_SECONDS, "max_weight": MAX_WEIGHT}
 
 
 def default_path() -> str:
-    """This user's cache: ``$XDG_CACHE_HOME/papi_plugin/limits.sqlite3``, else ``~/.cache/papi_plugin/...``."""
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "papi_plugin", "limits.sqlite3")
+    """This user's state folder: ``$XDG_STATE_HOME/papi_plugin/limits.sqlite3``, else ``~/.local/state/...``
+    (not a cache: a cache cleaner must not delete a dead bot's countdown)."""
+    state_home = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state_home, "papi_plugin", "limits.sqlite3")
 
 
 def path_of(url: str) -> str:
@@ -80,9 +85,59 @@ def path_of(url: str) -> str:
     return rest[len("///") :] if rest.startswith("////") else default_path()
 
 
-class Store:
-    def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
+def refused(path: str, found: os.stat_result, what: str) -> str | None:
+    """Why ``path`` (a file or its folder) must not hold the store: whoever may write it can switch the
+    kill switch off for every process, so only this user may."""
+    if stat.S_ISLNK(found.st_mode):
+        return f"{what} {path} is a symbolic link"
+    if found.st_uid != os.geteuid():
+        return f"{what} {path} is owned by another user (uid {found.st_uid})"
+    sticky_folder = stat.S_ISDIR(found.st_mode) and found.st_mode & stat.S_ISVTX  # /tmp: nobody swaps our file
+    if found.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky_folder:
+        return f"{what} {path} is writable by other users (mode {stat.S_IMODE(found.st_mode):o})"
+    return None
+
+
+def prepared(path: str) -> str:
+    """Make the store's folder (0700) and file (0600) if missing, whatever the umask; raise ``Unusable`` for a
+    path that another user could write or that points elsewhere (a symbolic link)."""
+    folder = os.path.dirname(path) or "."
+    try:
+        if not os.path.lexists(folder):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            os.chmod(folder, 0o700)
+        problem = refused(folder, os.lstat(folder), "the store's folder")
+        if problem is None:
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                found = os.fstat(descriptor)
+                problem = refused(path, found, "the store's file")
+                if problem is None and stat.S_IMODE(found.st_mode) & 0o077 and found.st_size == 0:
+                    os.fchmod(descriptor, 0o600)  # made just now, under a loose umask
+            finally:
+                os.close(descriptor)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise Unusable(f"the store's file {path} is a symbolic link; give the real path") from None
+        raise Unusable(f"cannot open {path}: {error.strerror}") from None
+    if problem is not None:
+        raise Unusable(f"{problem}; refused, as anyone who may write the store may disable the kill switch")
+    return path
+
+
+def check_path(url: str) -> None:
+    """Raise ``Unusable`` (with why) when the SQLite store of ``url`` could not be used safely."""
+    prepared(path_of(url))
+
+
+class Database:
+    """One SQLite file of this host, its connection and this process's turn at it: what the limits store and
+    the switch's store (``switch/sqlite.py``) share. The file is re-opened when it was removed or replaced,
+    so a fleet never splits over two files for long."""
+
+    def __init__(self, url: str, schema: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.url = url
+        self.schema = schema
         self.clock = clock  # when to look at the file again
         self.path = path_of(url)
         self._lock = threading.Lock()
@@ -90,80 +145,14 @@ class Store:
         self._identity: tuple[int, int] | None = None  # (device, inode) of the file the connection has open
         self._checked_at = -math.inf
 
-    def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
-        index = state.window_of(now, window)
-        values = {"key": key, "weight": weight, "limit": limit, "index": index, "now": now}
-        if self._run(FAST_ACQUIRE, values) == 1:
-            return Admission(0.0, state.OPEN, index)
-        return self._change(key, lambda found: state.acquire(found, weight, limit, window, now))
-
-    def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
-        values = {"key": key, "weight": weight, "used": used, "index": state.window_of(now, window), "ticket": ticket}
-        if self._run(FAST_ANSWERED, values) != 1:
-            self._change(key, lambda found: state.answered(found, ticket, weight, used, window, now))
-
-    def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
-        self._change(key, lambda found: state.close_gate(found, until, banned, now))
-
-    def gate(self, key: str) -> tuple[float, bool]:
-        rows = self._rows(GATE, (key,))
-        return (float(rows[0][0]), bool(rows[0][1])) if rows else (0.0, False)
-
-    def snapshot(self, key: str) -> IpState:
-        rows = self._rows(SELECT, (key,))
-        return loaded(rows[0] if rows else None)
-
-    # -- the dead-man's switch (times in ms on Binance's clock)
-
-    def arm(self, account: str, name: str, deadline_ms: int, now_ms: int) -> None:
-        self._run("INSERT OR REPLACE INTO countdowns VALUES (?, ?, ?, ?)", (account, name, deadline_ms, now_ms))
-
-    def disarm(self, account: str, name: str, deadline_ms: int | None = None) -> None:
-        """Drop the countdown ``name`` (only if its deadline is still ``deadline_ms``, when given)."""
-        if deadline_ms is None:
-            self._run("DELETE FROM countdowns WHERE account = ? AND name = ?", (account, name))
-        else:
-            statement = "DELETE FROM countdowns WHERE account = ? AND name = ? AND deadline_ms = ?"
-            self._run(statement, (account, name, deadline_ms))
-
-    def countdowns(self, account: str) -> list[tuple[str, int, int]]:
-        statement = "SELECT name, deadline_ms, armed_ms FROM countdowns WHERE account = ? ORDER BY name"
-        return [(str(n), int(d), int(a)) for n, d, a in self._rows(statement, (account,))]
-
-    def beat(self, account: str, guard: str, now_ms: int) -> None:
-        self._run("INSERT OR REPLACE INTO guards VALUES (?, ?, ?)", (account, guard, now_ms))
-
-    def guards(self, account: str, now_ms: int, alive_ms: int) -> list[str]:
-        statement = "SELECT guard FROM guards WHERE account = ? AND seen_ms > ? ORDER BY guard"
-        return [str(row[0]) for row in self._rows(statement, (account, now_ms - alive_ms))]
-
-    def take_lease(self, account: str, holder: str, now_ms: int, ttl_ms: int) -> bool:
-        """The account's firing lease for ``holder``: taken if free or expired, renewed if its own."""
-        statement = (
-            "INSERT INTO leases VALUES (:account, :holder, :until) ON CONFLICT (account) DO UPDATE"
-            " SET holder = :holder, until_ms = :until WHERE leases.holder = :holder OR leases.until_ms <= :now"
-        )
-        values = {"account": account, "holder": holder, "until": now_ms + ttl_ms, "now": now_ms}
-        return self._run(statement, values) == 1
-
-    def drop_lease(self, account: str, holder: str) -> None:
-        self._run("DELETE FROM leases WHERE account = ? AND holder = ?", (account, holder))
-
-    def record(self, account: str, name: str, outcome: str) -> None:
-        self._run("INSERT OR REPLACE INTO firings VALUES (?, ?, ?)", (account, name, outcome))
-
-    def firings(self, account: str) -> dict[str, str]:
-        rows = self._rows("SELECT name, outcome FROM firings WHERE account = ?", (account,))
-        return {str(name): str(outcome) for name, outcome in rows}
-
-    def _run(self, statement: str, values: Any) -> int:
+    def run(self, statement: str, values: Any) -> int:
         """One statement, in its own transaction; the rows it changed."""
-        return int(self._on_connection(lambda db: db.execute(statement, values).rowcount))
+        return int(self.on_connection(lambda db: db.execute(statement, values).rowcount))
 
-    def _rows(self, statement: str, values: Any) -> list[Any]:
-        return self._on_connection(lambda db: db.execute(statement, values).fetchall())
+    def rows(self, statement: str, values: Any = ()) -> list[Any]:
+        return self.on_connection(lambda db: db.execute(statement, values).fetchall())
 
-    def _on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def on_connection(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """``work`` on the connection, this process's turn at it; whatever fails, the next starts afresh."""
         with self._locked():
             try:
@@ -171,6 +160,22 @@ class Store:
             except BaseException:
                 self._drop()
                 raise
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """``work`` inside one ``BEGIN IMMEDIATE`` transaction: atomic across processes."""
+
+        def transaction(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = work(db)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return result
+
+        return self.on_connection(transaction)
 
     def close(self) -> None:
         with self._locked():
@@ -186,43 +191,21 @@ class Store:
         finally:
             self._lock.release()
 
-    def _change(self, key: str, change: Callable[[IpState], T]) -> T:
-        """The full rules: read the IP's row, ``change`` it, write it back, in one ``BEGIN IMMEDIATE``."""
-
-        def transaction(db: sqlite3.Connection) -> T:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                row = db.execute(SELECT, (key,)).fetchone()
-                found = loaded(row)
-                result = change(found)
-                if row is None:
-                    db.execute(INSERT, (key, *found.fields()))
-                else:
-                    db.execute(UPDATE, (*found.fields(), key))
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            return result
-
-        return self._on_connection(transaction)
-
     def _connection(self) -> sqlite3.Connection:
         if self._db is not None and (now := self.clock()) >= self._checked_at + CHECK_FILE_SECONDS:
             self._checked_at = now
             if self._identity != identity(self.path):
                 self._drop()  # removed or replaced: open the file that is there now
         if self._db is None:
+            prepared(self.path)
             try:
-                os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
                 db = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
             except (OSError, sqlite3.Error) as error:
                 raise Unusable(f"cannot open {self.path}: {error}") from None
             try:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")  # a lost last change on power loss is harmless here
-                db.executescript(SCHEMA)
+                db.executescript(self.schema)
             except sqlite3.OperationalError:  # locked, read-only, full: may pass
                 db.close()
                 raise
@@ -239,6 +222,61 @@ class Store:
                 db.close()
 
 
+class Store(IpLimitsStore):
+    """The IPs' gates and budgets in the SQLite file of ``url``."""
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.url = url
+        self.database = Database(url, SCHEMA, clock)
+
+    def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
+        index = state.window_of(now, window)
+        values = {"key": key, "weight": weight, "limit": limit, "index": index, "now": now, **BOUNDS}
+        if self.database.run(FAST_ACQUIRE, values) == 1:
+            return Admission(0.0, state.OPEN, index)
+        return self._change(key, window, now, lambda found: state.acquire(found, weight, limit, window, now))
+
+    def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
+        index = state.window_of(now, window)
+        values = {"key": key, "weight": weight, "used": used, "index": index, "ticket": ticket, "now": now, **BOUNDS}
+        if self.database.run(FAST_ANSWERED, values) != 1:
+            self._change(key, window, now, lambda found: state.answered(found, ticket, weight, used, window, now))
+
+    def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
+        self._change(key, None, now, lambda found: state.close_gate(found, until, banned, now))
+
+    def gate(self, key: str) -> tuple[float, bool]:
+        rows = self.database.rows(GATE, (key,))
+        if not rows:
+            return 0.0, False
+        gate_until, banned = rows[0]
+        return (float(gate_until), bool(banned)) if isinstance(gate_until, (int, float)) else (math.inf, False)
+
+    def snapshot(self, key: str) -> IpState:
+        rows = self.database.rows(SELECT, (key,))
+        return loaded(rows[0] if rows else None)[0]
+
+    def close(self) -> None:
+        self.database.close()
+
+    def _change(self, key: str, window: float | None, now: float, change: Callable[[IpState], T]) -> T:
+        """The full rules: read the IP's row, check it, ``change`` it, write it back, in one transaction."""
+
+        def work(db: sqlite3.Connection) -> T:
+            row = db.execute(SELECT, (key,)).fetchone()
+            found, problems = loaded(row)
+            problems += state.sane(found, window, now) if row is not None else []
+            result = change(found)
+            if row is None:
+                db.execute(INSERT, (key, *found.fields()))
+            else:
+                db.execute(UPDATE, (*found.fields(), key))
+            distrusted(f"the limits store {self.database.path}, IP {key}", problems)
+            return result
+
+        return self.database.transaction(work)
+
+
 def identity(path: str) -> tuple[int, int] | None:
     try:
         found = os.stat(path)
@@ -247,8 +285,16 @@ def identity(path: str) -> tuple[int, int] | None:
     return found.st_dev, found.st_ino
 
 
-def loaded(row: tuple[float, int, int, int, int, int, int] | None) -> IpState:
+def loaded(row: tuple[Any, ...] | None) -> tuple[IpState, list[str]]:
+    """A row as state, and what in it could not be read (dropped: the gate open, the counts afresh)."""
     if row is None:
-        return IpState()
-    gate_until, banned, *counts = row
-    return IpState(float(gate_until), bool(banned), *(int(value) for value in counts))
+        return IpState(), []
+    gate_until, banned, window, *counts = row
+    problems = []
+    if not isinstance(gate_until, (int, float)):
+        problems.append(f"a gate end {gate_until!r} that is not a number")
+        gate_until, banned = 0.0, 0
+    if not all(isinstance(value, int) for value in (window, *counts)):
+        problems.append(f"budget counts {(window, *counts)!r} that are not integers")
+        window, counts = -1, [0, 0, 0, 0]
+    return IpState(float(gate_until), bool(banned), int(window), *(int(value) for value in counts)), problems

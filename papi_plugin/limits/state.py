@@ -1,4 +1,4 @@
-"""One IP's ban gate and weight budget as plain state, and the three things that change it: no I/O, no clock.
+"""One IP's ban gate and weight budget as plain state, and the things that change or check it: no I/O, no clock.
 
 Binance bans and rate-limits an IP, so this state is shared by every process on it through a store
 (``stores.py``); the memory and SQLite stores apply these functions inside their lock or transaction, the
@@ -7,11 +7,13 @@ each call: each process knows its own offset to Binance's clock.
 
 The gate is closed by a 418 (a ban: never waited out) or by a 429's ``Retry-After`` (waited out when it
 fits the call). The budget counts weight in Binance's fixed windows (one minute of 6,000 for Portfolio
-Margin). Its view of a window is the larger of the weight the fleet reserved and what the server reported
-(``X-MBX-USED-WEIGHT-1M``, which counts other programs on the IP too) plus every weight the fleet sent
-after that report arrived. (Requests sent before a report and still in flight are taken as counted in
-it: counting them again would halve the budget in every burst; counting them not at all could only err
-by what reaches Binance behind a later request.)
+Margin). Its view of a window is the larger of the weight the fleet reserved and the server's highest
+figure (``X-MBX-USED-WEIGHT-1M``, which counts other programs on the IP too) plus every request of the
+fleet whose answer has not arrived: the server may not have counted it yet (concurrent requests reach it
+in any order), and once answered it counts only through the figures, never twice.
+
+Nothing read back from a store is trusted (``sane``): anyone who may write it could otherwise close the
+gate for years or switch pacing off for the whole fleet.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ WEIGHT_LIMIT = 6000  # Portfolio Margin's request weight a minute per IP
 WINDOW_SECONDS = 60.0
 ROLLOVER_GUARD = 0.25  # seconds past a window's end before counting on a fresh one (clocks differ a little)
 DEFAULT_BAN_SECONDS = 120.0  # Binance's shortest IP ban, when a 418 says nothing of its end
+MAX_GATE_SECONDS = 3 * 24 * 3600.0  # Binance's longest IP ban: a gate closed for longer was not closed by it
+MAX_WEIGHT = 1_000_000  # far above any window's weight: a count beyond it was not made by these rules
 
 OPEN, BANNED, RATE_LIMITED, BUDGET = "", "banned", "rate limited", "budget"
 
@@ -42,7 +46,7 @@ class Admission(NamedTuple):
 class IpState:
     """The fields every store keeps per IP (a SQLite row, a Redis hash)."""
 
-    __slots__ = ("banned", "carried", "floor", "gate_until", "in_flight", "reserved", "window")
+    __slots__ = ("banned", "carried", "gate_until", "in_flight", "reserved", "used", "window")
 
     def __init__(
         self,
@@ -52,7 +56,7 @@ class IpState:
         reserved: int = 0,
         in_flight: int = 0,
         carried: int = 0,
-        floor: int = 0,
+        used: int = 0,
     ) -> None:
         self.gate_until = gate_until  # Binance's clock, seconds: nothing is sent before
         self.banned = banned  # closed by a 418 (True) or by a 429 (False)
@@ -60,10 +64,10 @@ class IpState:
         self.reserved = reserved  # weight sent in this window (with what the last one left in flight)
         self.in_flight = in_flight  # weight sent in this window and not answered yet
         self.carried = carried  # weight sent in the last window, not answered yet: it may count in this one
-        self.floor = floor  # the server's figure less what the fleet had reserved when it came: what others use
+        self.used = used  # the server's highest figure for this window, from an answer to a request sent in it
 
     def fields(self) -> tuple[float, bool, int, int, int, int, int]:
-        return self.gate_until, self.banned, self.window, self.reserved, self.in_flight, self.carried, self.floor
+        return self.gate_until, self.banned, self.window, self.reserved, self.in_flight, self.carried, self.used
 
     def __repr__(self) -> str:
         return f"IpState{self.fields()}"
@@ -78,7 +82,13 @@ def roll(state: IpState, index: int) -> None:
     (a process killed mid-request leaves nothing behind for longer)."""
     if index > state.window:
         state.carried = state.in_flight if index == state.window + 1 else 0
-        state.reserved, state.in_flight, state.floor, state.window = state.carried, 0, 0, index
+        state.reserved, state.in_flight, state.used, state.window = state.carried, 0, 0, index
+
+
+def view(state: IpState) -> int:
+    """The window's weight as the budget sees it: what the fleet reserved, or the server's figure plus every
+    request not answered yet (this window's and the last one's), whichever is more."""
+    return max(state.reserved, state.used + state.in_flight + state.carried)
 
 
 def acquire(state: IpState, weight: int, limit: int, window: float, now: float) -> Admission:
@@ -89,7 +99,7 @@ def acquire(state: IpState, weight: int, limit: int, window: float, now: float) 
     if state.gate_until > now:
         return Admission(state.gate_until - now, BANNED if state.banned else RATE_LIMITED, state.window)
     roll(state, window_of(now, window))
-    if weight > 0 and weight > limit - (state.reserved + max(0, state.floor)):
+    if weight > 0 and weight > limit - view(state):
         return Admission((state.window + 1) * window - now + ROLLOVER_GUARD, BUDGET, state.window)
     return Admission(0.0, OPEN, reserve(state, weight, window, now))
 
@@ -105,15 +115,16 @@ def reserve(state: IpState, weight: int, window: float, now: float) -> int:
 def answered(state: IpState, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
     """A request reserved in window ``ticket`` got its answer (or failed): it is no longer in flight.
 
-    ``used``: the answer's ``X-MBX-USED-WEIGHT-1M``, if it had one.
+    ``used``: the answer's ``X-MBX-USED-WEIGHT-1M``, if it had one. It counts only for a request sent in this
+    window: one sent in the last may have been counted in either, and its figure would hold this one shut.
     """
     roll(state, window_of(now, window))
     if ticket == state.window:
         state.in_flight = max(0, state.in_flight - weight)
+        if used is not None:
+            state.used = max(state.used, used)
     elif ticket == state.window - 1:
         state.carried = max(0, state.carried - weight)
-    if used is not None and window_of(now, window) == state.window:
-        state.floor = max(state.floor, used - state.reserved)
 
 
 def close_gate(state: IpState, until: float, banned: bool, now: float) -> None:
@@ -126,4 +137,27 @@ def close_gate(state: IpState, until: float, banned: bool, now: float) -> None:
 def used(state: IpState, window: float, now: float) -> int:
     """The budget's view of the current window's weight."""
     roll(state, window_of(now, window))
-    return state.reserved + max(0, state.floor)
+    return view(state)
+
+
+def sane(state: IpState, window: float | None, now: float) -> list[str]:
+    """What in ``state`` (read back from a store) these rules could not have produced, each said once; such a
+    value is dropped in place (the gate opened, the window's counts started afresh) so the caller can write the
+    state back. A gate the rules did close stays closed: only one beyond Binance's longest ban is dropped.
+    ``window`` None: the gate only (a caller that does not know the window's length)."""
+    problems = []
+    if not math.isfinite(state.gate_until) or state.gate_until > now + MAX_GATE_SECONDS:
+        problems.append(f"a gate closed until {state.gate_until!r}, more than 3 days from now ({now:.0f})")
+        state.gate_until, state.banned = 0.0, False
+    if window is None:
+        return problems
+    counts = (state.reserved, state.in_flight, state.carried, state.used)
+    index = window_of(now, window)
+    if state.window > index:
+        problems.append(f"a budget window ({state.window}) later than the current one ({index})")
+    elif any(count < 0 or count > MAX_WEIGHT for count in counts) or state.in_flight + state.carried > state.reserved:
+        problems.append(f"budget counts (reserved, in flight, carried, used) {counts} the rules cannot produce")
+    else:
+        return problems
+    state.window, state.reserved, state.in_flight, state.carried, state.used = index, 0, 0, 0, 0
+    return problems

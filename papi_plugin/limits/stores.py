@@ -7,11 +7,17 @@ same methods as ``memory.Store``. Adding a store is adding its module and its ro
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import threading
 import urllib.parse
 from typing import Any
 
 import ccxt
+
+from papi_plugin.redaction import redact
+
+log = logging.getLogger("papi_plugin")
 
 ENVIRONMENT = "PAPI_PLUGIN_LIMITS_STORE"
 DEFAULT = "sqlite:"  # every process on this host; sqlite:////abs/path for another file
@@ -57,6 +63,11 @@ def shown(url: Any) -> str:
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))[:200]
 
 
+def described(error: BaseException) -> str:
+    """An error as logs may show it: its class and message, redacted, bounded."""
+    return redact(f"{type(error).__name__}: {error}")[:200]
+
+
 def configured(option: Any) -> str:
     """The store URL: the exchange option, else ``$PAPI_PLUGIN_LIMITS_STORE``, else the default."""
     if option is not None:
@@ -80,3 +91,19 @@ def open_store(url: str, flavour: str = "Store") -> Any:
 
 class Unusable(Exception):
     """A store this process cannot use at all (a SQLite file it cannot create or open): it uses memory."""
+
+
+_distrusted: set[tuple[str, str]] = set()
+_distrusted_lock = threading.Lock()
+MAX_DISTRUSTED = 1000  # distinct forged values said in one process's life (each once)
+
+
+def distrusted(where: str, problems: list[str]) -> None:
+    """Log, once a process, each value read back from a store that the rules could not have written (it was
+    dropped): who may write the store is the trust boundary, and whoever crossed it should be seen."""
+    for problem in problems:
+        with _distrusted_lock:
+            if (where, problem) in _distrusted or len(_distrusted) >= MAX_DISTRUSTED:
+                continue
+            _distrusted.add((where, problem))
+        log.warning("papi_plugin: %s held %s; ignored", where, problem)

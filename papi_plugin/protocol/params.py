@@ -25,6 +25,8 @@ MAX_LIMITS_KEY = 200
 BUDGET_KEYS = ("maxAttempts", "maxElapsed", "maxRetryAfter")
 DEFAULT_BUDGET: dict[str, float] = {"maxAttempts": 5, "maxElapsed": 30, "maxRetryAfter": 10}
 DEFAULT_CONFIRM_ROUNDS = 5
+MAX_SECONDS = 3 * 24 * 3600.0  # maxElapsed and maxRetryAfter: Binance's longest IP ban, 3 days
+MAX_COUNT = 1000  # maxAttempts and maxConfirmRounds
 CALL_ONLY = (*BUDGET_KEYS, "confirm", "maxConfirmRounds", "conditional")  # read here, never sent
 SENT = ("recvWindow",)  # what the caller may send, besides the symbol
 SET_BY_CCXT = ("timestamp", "signature")
@@ -62,12 +64,11 @@ def integer(name: str, value: Any, minimum: int, maximum: int | None = None, uni
     return value
 
 
-def seconds(name: str, value: Any, positive: bool = False) -> float:
+def seconds(name: str, value: Any, positive: bool = False, maximum: float | None = None) -> float:
     number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
-    if not math.isfinite(number) or number < 0 or (positive and number == 0):
-        raise ccxt.BadRequest(
-            f"papi_plugin {name} must be a finite number of seconds {'> 0' if positive else '>= 0'}, got {echo(value)}"
-        )
+    if not math.isfinite(number) or number < 0 or (positive and number == 0) or (maximum and number > maximum):
+        allowed = f"{'> 0' if positive else '>= 0'}" + (f" and <= {maximum:g}" if maximum else "")
+        raise ccxt.BadRequest(f"papi_plugin {name} must be a finite number of seconds {allowed}, got {echo(value)}")
     return float(number)
 
 
@@ -110,9 +111,9 @@ def call_options(options: Any, params: Any, call: str) -> CallOptions:
     for source in (exchange_options(options), params):
         merged.update({key: source[key] for key in BUDGET_KEYS if key in source})
     budget = Budget(
-        integer("maxAttempts", merged["maxAttempts"], 1),
-        seconds("maxElapsed", merged["maxElapsed"]),
-        seconds("maxRetryAfter", merged["maxRetryAfter"]),
+        integer("maxAttempts", merged["maxAttempts"], 1, MAX_COUNT),
+        seconds("maxElapsed", merged["maxElapsed"], maximum=MAX_SECONDS),
+        seconds("maxRetryAfter", merged["maxRetryAfter"], maximum=MAX_SECONDS),
     )
     return CallOptions(budget, confirm_rounds(params), wire_params(params, call), conditional(params, call))
 
@@ -138,7 +139,7 @@ def confirm_rounds(params: Mapping[str, Any]) -> int | None:
         raise ccxt.BadRequest(f"papi_plugin confirm must be True or False, got {echo(confirm)}")
     if not confirm:
         return None
-    return integer("maxConfirmRounds", params.get("maxConfirmRounds", DEFAULT_CONFIRM_ROUNDS), 0)
+    return integer("maxConfirmRounds", params.get("maxConfirmRounds", DEFAULT_CONFIRM_ROUNDS), 0, MAX_COUNT)
 
 
 def wire_params(params: Mapping[str, Any], call: str) -> dict[str, Any]:

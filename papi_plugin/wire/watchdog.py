@@ -44,7 +44,7 @@ class Watchdog:
         watch = Watch(time.monotonic() + seconds)
         with self._wake:
             heapq.heappush(self._heap, (watch.deadline, next(self._order), watch))
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # the first watch, or a thread that died
                 self._thread = threading.Thread(target=self._run, name="papi-plugin-watchdog", daemon=True)
                 self._thread.start()
             elif self._heap[0][2] is watch:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import ccxt
 import pytest
 
@@ -118,14 +120,31 @@ def test_weight_sent_after_the_servers_report_is_added_to_it() -> None:
     assert state.used(ip, W, START + 2) == 95
 
 
-def test_requests_in_flight_when_the_server_reported_are_taken_as_counted_in_it() -> None:
+def test_requests_in_flight_count_on_top_of_the_latest_figure_until_answered_then_only_through_figures() -> None:
     ip = IpState()
     tickets = [state.acquire(ip, 5, 100, W, START).ticket for _ in range(4)]  # a burst of 20
-    state.answered(ip, tickets[0], 5, 85, W, START + 1)  # 65 by others, and the burst
-    assert state.used(ip, W, START + 1) == 85  # not 85 + the 15 still in flight: a burst is counted once
+    state.answered(ip, tickets[0], 5, 70, W, START + 1)  # 65 by others and this one: the others maybe not yet
+    assert state.used(ip, W, START + 1) == 70 + 15  # the 15 in flight may reach the server after its report
     for ticket in tickets[1:]:
         state.answered(ip, ticket, 5, 85, W, START + 1)
-    assert state.used(ip, W, START + 1) == 85
+    assert state.used(ip, W, START + 1) == 85  # once answered, counted once: in the figure
+
+
+def test_a_second_burst_during_the_firsts_flight_on_a_busy_ip_waits_for_the_next_window() -> None:
+    ip = IpState()
+    first = [state.acquire(ip, 5, 100, W, START).ticket for _ in range(8)]  # 40 in flight
+    state.answered(ip, first[0], 5, 60, W, START + 0.1)  # a neighbour used 55 before it: 60 with it
+    # 60 + 35 still in flight = 95: of a second burst of 8, only one fits; the others wait for the window.
+    second = [state.acquire(ip, 5, 100, W, START + 0.1) for _ in range(8)]
+    assert [a.admitted for a in second] == [True] + [False] * 7
+    assert all(a.reason == BUDGET for a in second[1:])
+
+
+def test_a_figure_for_a_request_sent_in_the_last_window_does_not_hold_this_one_shut() -> None:
+    ip = IpState()
+    ticket = state.acquire(ip, 5, 100, W, START + 59.9).ticket  # sent as the window ends
+    state.answered(ip, ticket, 5, 99, W, START + 60.05)  # the last window's figure, in the next window
+    assert state.used(ip, W, START + 60.1) == 5  # its own weight may count here; the 99 does not
 
 
 def test_a_burst_fills_its_window_exactly() -> None:
@@ -170,3 +189,42 @@ def test_the_used_weight_of_the_answers_is_the_highest_they_report() -> None:
     answers = [Answer(200, "", {"X-MBX-USED-WEIGHT-1M": "7"}), Answer(429, "", {"x-mbx-used-weight-1m": "9"})]
     assert used_weight(answers) == 9
     assert used_weight([Answer(200, "", None), Answer(200, "", {"X-MBX-USED-WEIGHT-1M": "junk"})]) is None
+
+
+# -- what is read back is checked
+
+
+def test_a_gate_closed_beyond_the_longest_ban_is_dropped_and_said() -> None:
+    ip = IpState(gate_until=START + 10 * 365 * 86400, banned=True)
+    problems = state.sane(ip, W, START)
+    assert ip.gate_until == 0.0 and not ip.banned and "more than 3 days" in problems[0]
+
+
+def test_a_three_day_ban_stays() -> None:
+    ip = IpState(gate_until=START + 3 * 86400 - 1, banned=True)
+    assert state.sane(ip, W, START) == [] and ip.banned
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        IpState(window=10**9),  # a window from the future
+        IpState(window=100, reserved=-10_000),  # a negative reservation: pacing off
+        IpState(window=100, reserved=5, in_flight=50),  # more in flight than reserved
+        IpState(window=100, used=10**12),
+    ],
+)
+def test_counts_the_rules_cannot_produce_start_the_window_afresh(forged: IpState) -> None:
+    problems = state.sane(forged, W, START)
+    assert len(problems) == 1 and forged.fields()[2:] == (100, 0, 0, 0, 0)
+    assert state.acquire(forged, 5, 100, W, START).admitted
+
+
+def test_a_gate_that_is_not_a_number_is_dropped() -> None:
+    ip = IpState(gate_until=math.nan, banned=True)
+    assert state.sane(ip, W, START) and (ip.gate_until, ip.banned) == (0.0, False)
+
+
+def test_sound_state_passes_unchanged() -> None:
+    ip = IpState(START - 1, False, 100, 30, 10, 5, 20)
+    assert state.sane(ip, W, START) == [] and ip.fields() == (START - 1, False, 100, 30, 10, 5, 20)
