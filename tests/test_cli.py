@@ -351,11 +351,11 @@ def test_the_help_the_docstring_and_the_docs_state_the_exit_codes_of_the_one_tab
     import pathlib
 
     from papi_plugin import cli as module
-    from papi_plugin import guard
+    from papi_plugin import commands, guard
 
     docs = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
-    for text in (module.parser().format_help(), guard.parser().format_help(), module.__doc__ or "", docs):
-        assert module.EXIT_CODES_TEXT in " ".join(text.split())
+    for text in (module.parser().format_help(), guard.parser().format_help(), commands.__doc__ or "", docs):
+        assert commands.EXIT_CODES_TEXT in " ".join(text.split())
 
 
 @pytest.mark.realtime
@@ -383,3 +383,27 @@ def test_ctrl_c_in_the_middle_of_a_cancel_exits_130(seeded_sim: Simulator) -> No
     child.send_signal(signal.SIGINT)
     _, stderr = child.communicate(timeout=60)
     assert child.returncode == 130 and "interrupted; some orders may have been canceled" in stderr
+
+
+@pytest.mark.realtime
+def test_sigterm_in_the_middle_of_a_cancel_prints_what_was_canceled_so_far_and_exits_143(seeded_sim: Simulator) -> None:
+    import signal
+    import time
+
+    seeded_sim.seed_futures_example()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BINANCE_")}
+    env.update(BINANCE_API_KEY=TEST_API_KEY, BINANCE_API_SECRET=TEST_SECRET)
+    seeded_sim.inject("DELETE /papi/v1/um/allOpenOrders", Fault.delay(30))  # the USD-M cancel hangs
+    command = [sys.executable, "-m", "papi_plugin.cli", "BTC/USDT", "BTC/USDT:USDT", "--base-url", seeded_sim.url]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        seeded_sim.seen("DELETE", "/papi/v1/um/allOpenOrders") and not seeded_sim.open_orders()
+    ):
+        time.sleep(0.02)
+    time.sleep(0.2)  # the margin answer reaches the command
+    child.send_signal(signal.SIGTERM)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 143 and "terminated; some orders may have been canceled" in stderr
+    assert "BTC/USDT: canceled 3 order(s) before the command was stopped" in stdout
+    assert TEST_SECRET not in stdout + stderr

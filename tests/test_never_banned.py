@@ -4,12 +4,16 @@ after every wait, and the budget adds to the server's figure what it may not hav
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
+import time
 from typing import Any
 
 import ccxt
 import pytest
 
 import papi_plugin
+from papi_plugin.limits import shared
 from papi_plugin.protocol.answers import Action, Answer, classify
 from papi_plugin.simulator import Fault, Simulator
 from tests.constants import CANCEL_ALL, CANCEL_ALL_PATH
@@ -117,3 +121,75 @@ def test_a_418_closes_the_gate_for_the_ban_its_message_states(
         run.call(exchange.cancel_all_margin_orders, "BTC/USDT")
     fake_time.sleep(301)
     assert len(run.call(exchange.cancel_all_margin_orders, "BTC/USDT")) == 3
+
+
+def start_of_next_window(window: float, past: float = 0.05) -> None:
+    """Sleep until ``past`` seconds into the next ``window``-second window of the real clock."""
+    now = time.time()
+    time.sleep((now // window + 1) * window + past - now)
+
+
+@pytest.mark.realtime
+def test_a_second_burst_sent_while_the_firsts_answers_are_in_flight_on_a_busy_ip_gets_no_429(mode: str) -> None:
+    run = Runner()
+    with Simulator(weight_limit=100, window_seconds=4, extra_symbols=16) as sim:
+        exchange = extended(mode, sim, {"weightLimit": 100, "weightWindow": 4, "maxElapsed": 30})
+        run.call(exchange.load_markets)
+        key = exchange.options["cancelAllMarginOrders"]["limitsKey"]
+        first, second = ([f"X{i:03d}/USDT" for i in range(start, start + 8)] for start in (0, 8))
+        start_of_next_window(4)
+        sim.charge(55)  # another program on this IP
+        # The first burst's first answer comes at once (60 used); its seven others are counted a second later.
+        sim.inject(CANCEL_ALL, None, *[Fault.delay(1.0)] * 7)
+
+        def first_answer_is_in() -> bool:
+            return shared.LOCAL.snapshot(key).used >= 60
+
+        if mode == "async":
+
+            async def bursts() -> list[Any]:
+                burst = asyncio.gather(*(exchange.cancel_all_margin_orders(s) for s in first))
+                while not first_answer_is_in():
+                    await asyncio.sleep(0.005)
+                later = await asyncio.gather(*(exchange.cancel_all_margin_orders(s) for s in second))
+                return [*await burst, *later]
+
+            assert run(bursts()) == [[]] * 16
+        else:
+            with concurrent.futures.ThreadPoolExecutor(1) as background:
+                burst = background.submit(exchange.cancel_all_margin_orders_many, first)
+                while not first_answer_is_in():
+                    time.sleep(0.005)
+                later = exchange.cancel_all_margin_orders_many(second)
+                assert burst.result() == {s: [] for s in first} and later == {s: [] for s in second}
+        assert sim.rate_limited_answers == 0  # the seven in flight were counted on top of the first figure
+        run.close([exchange])
+
+
+@pytest.mark.realtime
+def test_200_async_tasks_beside_a_steady_neighbour_end_with_no_ban() -> None:
+    run = Runner()
+    with Simulator(weight_limit=300, window_seconds=1, extra_symbols=200) as sim:
+        exchange = extended("async", sim, {"weightLimit": 300, "weightWindow": 1, "maxElapsed": 60})
+        run.call(exchange.load_markets)
+        stop = threading.Event()
+
+        def neighbour() -> None:  # 50 weight a second, where the window still has room for it
+            while not stop.wait(0.2):
+                if sim.limits.weight_used + 10 <= 300:
+                    sim.charge(10)
+
+        spending = threading.Thread(target=neighbour, daemon=True)
+        spending.start()
+        symbols = [f"X{i:03d}/USDT" for i in range(200)]
+
+        async def all_of_them() -> list[Any]:
+            return list(await asyncio.gather(*(exchange.cancel_all_margin_orders(s) for s in symbols)))
+
+        try:
+            assert run(all_of_them()) == [[]] * 200
+        finally:
+            stop.set()
+            spending.join()
+        assert sim.limits.bans == 0 and not [r for r in sim.requests if r.status == 418]
+        run.close([exchange])

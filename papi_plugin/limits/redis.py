@@ -24,7 +24,16 @@ import redis.retry
 from redis.backoff import NoBackoff
 
 from papi_plugin.limits.base import AsyncIpLimitsStore, IpLimitsStore
-from papi_plugin.limits.state import MAX_GATE_SECONDS, MAX_WEIGHT, ROLLOVER_GUARD, Admission, IpState
+from papi_plugin.limits.state import (
+    BLIND_SHARE,
+    CLOCK_SLACK_SECONDS,
+    FIGURE_WAIT_SECONDS,
+    MAX_GATE_SECONDS,
+    MAX_WEIGHT,
+    ROLLOVER_GUARD,
+    Admission,
+    IpState,
+)
 from papi_plugin.limits.stores import distrusted, shown
 
 TIMEOUT_SECONDS = 1.0  # a store slower than this counts as failed for the request at hand
@@ -40,20 +49,21 @@ local function int(v) local n = tonumber(v) if n and n == math.floor(n) then ret
 local s = {gate_until = tonumber(f[1]) or 0, banned = f[2] == '1', window = int(f[3]) or -1,
            reserved = int(f[4]) or 0, in_flight = int(f[5]) or 0, carried = int(f[6]) or 0, used = int(f[7]) or 0}
 local problem = ''
-local function sane(window_seconds, now, max_gate, max_weight)
+local function sane(window_seconds, now, max_gate, max_weight, slack)
   if f[1] and (tonumber(f[1]) == nil or s.gate_until ~= s.gate_until or s.gate_until > now + max_gate) then
     problem = 'a gate closed until ' .. tostring(f[1]) .. ', more than 3 days from now'
     s.gate_until, s.banned = 0, false
   end
   if window_seconds == nil then return end
   local index = math.floor(now / window_seconds)
+  local latest = math.floor((now + slack) / window_seconds)
   local bad = false
   for i = 3, 7 do if f[i] and int(f[i]) == nil then bad = true end end
-  if s.window > index then
+  if s.window > latest then
     problem = problem .. ' a budget window (' .. tostring(f[3]) .. ') later than the current one'
     bad = true
   elseif s.reserved < 0 or s.reserved > max_weight or s.used < 0 or s.used > max_weight or s.in_flight < 0
-      or s.carried < 0 or s.in_flight + s.carried > s.reserved then
+      or s.carried < 0 or s.in_flight > s.reserved then
     problem = problem .. ' budget counts the rules cannot produce: ' .. tostring(f[4]) .. ' reserved, '
       .. tostring(f[5]) .. ' in flight, ' .. tostring(f[6]) .. ' carried, ' .. tostring(f[7]) .. ' used'
     bad = true
@@ -66,7 +76,7 @@ local function roll(window_seconds, now)
   local index = math.floor(now / window_seconds)
   if index > s.window then
     if index == s.window + 1 then s.carried = s.in_flight else s.carried = 0 end
-    s.reserved, s.in_flight, s.used, s.window = s.carried, 0, 0, index
+    s.reserved, s.in_flight, s.used, s.window = 0, 0, 0, index
   end
   return index
 end
@@ -80,19 +90,25 @@ local function save(window_seconds, now)
 end
 """
 
-# ARGV: weight, limit, window seconds, now, rollover guard, max gate, max weight -> {wait, reason, ticket, problem}
+# ARGV: weight, limit, window seconds, now, rollover guard, max gate, max weight, blind share, figure wait, slack
+#   -> {wait, reason, ticket, problem}
 ACQUIRE = (
     _LOAD_AND_ROLL
     + """
 local weight, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
 local window_seconds, now, guard = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-sane(window_seconds, now, tonumber(ARGV[6]), tonumber(ARGV[7]))
+sane(window_seconds, now, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[10]))
 if s.gate_until > now then
   return {string.format('%.17g', s.gate_until - now), s.banned and 'banned' or 'rate limited',
           string.format('%d', s.window), problem}
 end
 roll(window_seconds, now)
-local view = math.max(s.reserved, s.used + s.in_flight + s.carried)
+local outstanding = s.in_flight + s.carried
+if weight > 0 and s.used == 0 and outstanding > 0 and (outstanding + weight) * tonumber(ARGV[8]) > limit then
+  save(window_seconds, now)
+  return {ARGV[9], 'budget', string.format('%d', s.window), problem}
+end
+local view = math.max(s.reserved, s.used + s.in_flight) + s.carried
 if weight > 0 and weight > limit - view then
   save(window_seconds, now)
   local wait = (s.window + 1) * window_seconds - now + guard
@@ -105,13 +121,13 @@ return {'0', '', string.format('%d', s.window), problem}
 """
 )
 
-# ARGV: ticket, weight, used (-1: none), window seconds, now, max gate, max weight -> problem
+# ARGV: ticket, weight, used (-1: none), window seconds, now, max gate, max weight, clock slack -> problem
 ANSWERED = (
     _LOAD_AND_ROLL
     + """
 local ticket, weight, used = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local window_seconds, now = tonumber(ARGV[4]), tonumber(ARGV[5])
-sane(window_seconds, now, tonumber(ARGV[6]), tonumber(ARGV[7]))
+sane(window_seconds, now, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
 roll(window_seconds, now)
 if ticket == s.window then
   s.in_flight = math.max(0, s.in_flight - weight)
@@ -129,7 +145,7 @@ CLOSE_GATE = (
     _LOAD_AND_ROLL
     + """
 local closed_till, banned, now = tonumber(ARGV[1]), ARGV[2] == '1', tonumber(ARGV[3])
-sane(nil, now, tonumber(ARGV[4]), 0)
+sane(nil, now, tonumber(ARGV[4]), 0, 0)
 local still_banned = s.banned and s.gate_until > now
 s.gate_until = math.max(s.gate_until, closed_till)
 redis.call('HSET', KEYS[1], 'gate_until', string.format('%.17g', s.gate_until),
@@ -139,6 +155,15 @@ redis.call('PEXPIRE', KEYS[1], math.max(1000, keep))
 return problem
 """
 )
+
+
+BOUNDS: list[str | int | float] = [
+    MAX_GATE_SECONDS,
+    MAX_WEIGHT,
+    BLIND_SHARE,
+    repr(FIGURE_WAIT_SECONDS),
+    CLOCK_SLACK_SECONDS,
+]
 
 
 def split_url(url: str) -> tuple[str, str]:
@@ -200,13 +225,12 @@ class Store(IpLimitsStore):
         return f"{self.prefix}limits:{key}"
 
     def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
-        bounds = [MAX_GATE_SECONDS, MAX_WEIGHT]
-        answer = self._acquire([self._key(key)], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD, *bounds])
+        answer = self._acquire([self._key(key)], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD, *BOUNDS])
         return admission(answer, f"{self.where}, IP {key}")
 
     def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
         values: list[str | int | float] = [ticket, weight, -1 if used is None else used, repr(window), repr(now)]
-        values += [MAX_GATE_SECONDS, MAX_WEIGHT]
+        values += [MAX_GATE_SECONDS, MAX_WEIGHT, CLOCK_SLACK_SECONDS]
         problem = self._answered([self._key(key)], values)
         distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
 
@@ -269,13 +293,13 @@ class AsyncStore(AsyncIpLimitsStore):
         return connected
 
     async def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
-        acquire, bounds = self._for_loop().acquire, [MAX_GATE_SECONDS, MAX_WEIGHT]
+        acquire, bounds = self._for_loop().acquire, BOUNDS
         answer = await acquire([self._key(key)], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD, *bounds])
         return admission(answer, f"{self.where}, IP {key}")
 
     async def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
         values: list[str | int | float] = [ticket, weight, -1 if used is None else used, repr(window), repr(now)]
-        values += [MAX_GATE_SECONDS, MAX_WEIGHT]
+        values += [MAX_GATE_SECONDS, MAX_WEIGHT, CLOCK_SLACK_SECONDS]
         problem = await self._for_loop().answered([self._key(key)], values)
         distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
 

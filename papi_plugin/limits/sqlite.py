@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from papi_plugin.limits import state
 from papi_plugin.limits.base import IpLimitsStore
-from papi_plugin.limits.state import MAX_GATE_SECONDS, MAX_WEIGHT, Admission, IpState
+from papi_plugin.limits.state import BLIND_SHARE, MAX_GATE_SECONDS, MAX_WEIGHT, Admission, IpState
 from papi_plugin.limits.stores import Unusable, distrusted
 
 CHECK_FILE_SECONDS = 0.1  # how often the file is checked for having been removed or replaced
@@ -54,7 +54,7 @@ SANE = (
     " AND typeof(gate_until) IN ('real', 'integer') AND gate_until <= :now + :max_gate"
     " AND typeof(reserved) = 'integer' AND typeof(in_flight) = 'integer' AND typeof(carried) = 'integer'"
     " AND typeof(used) = 'integer' AND reserved BETWEEN 0 AND :max_weight AND used BETWEEN 0 AND :max_weight"
-    " AND in_flight >= 0 AND carried >= 0 AND in_flight + carried <= reserved"
+    " AND in_flight >= 0 AND carried >= 0 AND in_flight <= reserved"
 )
 # The common case of state.acquire and state.answered as one statement each (no roll, gate open, room left;
 # an answer in its own window): the full rules run, in a transaction, only when a statement changes no row.
@@ -62,14 +62,16 @@ SANE = (
 FAST_ACQUIRE = (
     "UPDATE gates_and_budgets SET reserved = reserved + :weight, in_flight = in_flight + :weight"
     " WHERE key = :key AND window = :index AND gate_until <= :now"
-    " AND (:weight = 0 OR :weight <= :limit - max(reserved, used + in_flight + carried))" + SANE
+    " AND (:weight = 0 OR :weight <= :limit - (max(reserved, used + in_flight) + carried))"
+    " AND (:weight = 0 OR used > 0 OR in_flight + carried = 0 OR (in_flight + carried + :weight) * :share <= :limit)"
+    + SANE
 )
 FAST_ANSWERED = (
     "UPDATE gates_and_budgets SET in_flight = max(0, in_flight - :weight),"
     " used = CASE WHEN :used IS NULL THEN used ELSE max(used, :used) END"
     " WHERE key = :key AND window = :index AND :ticket = :index" + SANE
 )
-BOUNDS = {"max_gate": MAX_GATE_SECONDS, "max_weight": MAX_WEIGHT}
+BOUNDS = {"max_gate": MAX_GATE_SECONDS, "max_weight": MAX_WEIGHT, "share": BLIND_SHARE}
 
 
 def default_path() -> str:

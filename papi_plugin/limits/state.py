@@ -7,10 +7,13 @@ each call: each process knows its own offset to Binance's clock.
 
 The gate is closed by a 418 (a ban: never waited out) or by a 429's ``Retry-After`` (waited out when it
 fits the call). The budget counts weight in Binance's fixed windows (one minute of 6,000 for Portfolio
-Margin). Its view of a window is the larger of the weight the fleet reserved and the server's highest
+Margin). Its view of a window is the larger of the weight the fleet sent in it and the server's highest
 figure (``X-MBX-USED-WEIGHT-1M``, which counts other programs on the IP too) plus every request of the
-fleet whose answer has not arrived: the server may not have counted it yet (concurrent requests reach it
-in any order), and once answered it counts only through the figures, never twice.
+fleet sent in it whose answer has not arrived: the server may not have counted it yet (concurrent requests
+reach it in any order), and once answered it counts only through the figures, never twice. What the last
+window left in flight counts on top, until answered. Before a window's first figure nothing tells what
+other programs used: a quarter of the limit at most goes out blind (``BLIND_SHARE``), the rest waits for
+the first answer, a round trip.
 
 Nothing read back from a store is trusted (``sane``): anyone who may write it could otherwise close the
 gate for years or switch pacing off for the whole fleet.
@@ -27,6 +30,9 @@ ROLLOVER_GUARD = 0.25  # seconds past a window's end before counting on a fresh 
 DEFAULT_BAN_SECONDS = 120.0  # Binance's shortest IP ban, when a 418 says nothing of its end
 MAX_GATE_SECONDS = 3 * 24 * 3600.0  # Binance's longest IP ban: a gate closed for longer was not closed by it
 MAX_WEIGHT = 1_000_000  # far above any window's weight: a count beyond it was not made by these rules
+BLIND_SHARE = 4  # before a window's first figure, in flight at most 1/4 of the limit (always one request)
+CLOCK_SLACK_SECONDS = 5.0  # how far apart the fleet's ideas of Binance's clock may be: a later window is not forged
+FIGURE_WAIT_SECONDS = 0.02  # how long a request waits, before looking again, for a window's first figure
 
 OPEN, BANNED, RATE_LIMITED, BUDGET = "", "banned", "rate limited", "budget"
 
@@ -61,7 +67,7 @@ class IpState:
         self.gate_until = gate_until  # Binance's clock, seconds: nothing is sent before
         self.banned = banned  # closed by a 418 (True) or by a 429 (False)
         self.window = window  # the current window's number: floor(now / window seconds)
-        self.reserved = reserved  # weight sent in this window (with what the last one left in flight)
+        self.reserved = reserved  # weight sent in this window
         self.in_flight = in_flight  # weight sent in this window and not answered yet
         self.carried = carried  # weight sent in the last window, not answered yet: it may count in this one
         self.used = used  # the server's highest figure for this window, from an answer to a request sent in it
@@ -82,13 +88,13 @@ def roll(state: IpState, index: int) -> None:
     (a process killed mid-request leaves nothing behind for longer)."""
     if index > state.window:
         state.carried = state.in_flight if index == state.window + 1 else 0
-        state.reserved, state.in_flight, state.used, state.window = state.carried, 0, 0, index
+        state.reserved, state.in_flight, state.used, state.window = 0, 0, 0, index
 
 
 def view(state: IpState) -> int:
-    """The window's weight as the budget sees it: what the fleet reserved, or the server's figure plus every
-    request not answered yet (this window's and the last one's), whichever is more."""
-    return max(state.reserved, state.used + state.in_flight + state.carried)
+    """The window's weight as the budget sees it: what the fleet sent in it, or the server's figure plus what
+    of it is not answered yet, whichever is more; and what the last window left in flight."""
+    return max(state.reserved, state.used + state.in_flight) + state.carried
 
 
 def acquire(state: IpState, weight: int, limit: int, window: float, now: float) -> Admission:
@@ -99,9 +105,18 @@ def acquire(state: IpState, weight: int, limit: int, window: float, now: float) 
     if state.gate_until > now:
         return Admission(state.gate_until - now, BANNED if state.banned else RATE_LIMITED, state.window)
     roll(state, window_of(now, window))
+    if weight > 0 and blind(state, weight, limit):
+        return Admission(FIGURE_WAIT_SECONDS, BUDGET, state.window)
     if weight > 0 and weight > limit - view(state):
         return Admission((state.window + 1) * window - now + ROLLOVER_GUARD, BUDGET, state.window)
     return Admission(0.0, OPEN, reserve(state, weight, window, now))
+
+
+def blind(state: IpState, weight: int, limit: int) -> bool:
+    """Whether ``weight`` must wait for the window's first figure: none has come, and it would put more than
+    ``1 / BLIND_SHARE`` of the limit in flight (the first request always goes)."""
+    outstanding = state.in_flight + state.carried
+    return state.used == 0 and outstanding > 0 and (outstanding + weight) * BLIND_SHARE > limit
 
 
 def reserve(state: IpState, weight: int, window: float, now: float) -> int:
@@ -123,7 +138,7 @@ def answered(state: IpState, ticket: int, weight: int, used: int | None, window:
         state.in_flight = max(0, state.in_flight - weight)
         if used is not None:
             state.used = max(state.used, used)
-    elif ticket == state.window - 1:
+    elif ticket == state.window - 1:  # counted in the last window or in this one: the figures will tell
         state.carried = max(0, state.carried - weight)
 
 
@@ -152,10 +167,10 @@ def sane(state: IpState, window: float | None, now: float) -> list[str]:
     if window is None:
         return problems
     counts = (state.reserved, state.in_flight, state.carried, state.used)
-    index = window_of(now, window)
-    if state.window > index:
+    index, latest = window_of(now, window), window_of(now + CLOCK_SLACK_SECONDS, window)
+    if state.window > latest:  # another process's clock a little ahead rolls the window a little early: not this
         problems.append(f"a budget window ({state.window}) later than the current one ({index})")
-    elif any(count < 0 or count > MAX_WEIGHT for count in counts) or state.in_flight + state.carried > state.reserved:
+    elif any(count < 0 or count > MAX_WEIGHT for count in counts) or state.in_flight > state.reserved:
         problems.append(f"budget counts (reserved, in flight, carried, used) {counts} the rules cannot produce")
     else:
         return problems

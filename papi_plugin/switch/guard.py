@@ -116,6 +116,7 @@ class Guard:
         self.faults = Faults(clock)
         self.where = f"the switch's store {store.where}"
         self.firing = False
+        self.ready = False  # READY=1 said: from then on each beat says WATCHDOG=1
         self.progressed_at = clock()
         self.prepared = False
         self._prepare_at = -math.inf
@@ -155,7 +156,7 @@ class Guard:
         self.guarded(lambda: self.store.beat(self.account, self.id))
         if self.firing:
             self.guarded(lambda: self.store.take_lease(self.account, self.id, LEASE_MS))
-        if self.clock() - self.progressed_at < STALLED_SECONDS:
+        if self.ready and self.clock() - self.progressed_at < STALLED_SECONDS:
             notify("WATCHDOG=1", f"STATUS={self.status_line()}")
 
     def status_line(self) -> str:
@@ -205,6 +206,7 @@ class Guard:
         self.beat()
         log.info("guard %s watching account %s in %s", self.id, self.account, self.store.where)
         notify("READY=1", f"STATUS={self.status_line()}")
+        self.ready = True
         if not once:
             threading.Thread(target=self.heartbeat, name="papi-guard-beat", daemon=True).start()
         code = 0

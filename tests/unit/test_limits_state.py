@@ -21,6 +21,12 @@ def reserve(ip: IpState, weight: int, now: float, limit: int = 100) -> float:
     return state.acquire(ip, weight, limit, W, now).wait
 
 
+def known(ip: IpState, now: float, others: int = 0, limit: int = 100) -> None:
+    """A first request of the window and its answer: the server's figure says what others use."""
+    ticket = state.acquire(ip, 5, limit, W, now).ticket
+    state.answered(ip, ticket, 5, others + 5, W, now)
+
+
 def failed(action: Action, retry_after: float | None) -> Failure:
     return Failure(Verdict(action, ccxt.ExchangeError("x"), -1003, 418, retry_after))
 
@@ -85,16 +91,32 @@ def test_other_failures_leave_the_gate_open(action: Action) -> None:
 
 def test_sends_at_once_while_the_work_fits_what_is_left_of_the_window() -> None:
     ip = IpState()
-    assert [reserve(ip, 5, START + i * 0.001) for i in range(20)] == [0.0] * 20  # all 100, no spreading
+    first = state.acquire(ip, 5, 100, W, START)
+    state.answered(ip, first.ticket, 5, 5, W, START + 0.001)  # the window's first figure: nobody else
+    assert [reserve(ip, 5, START + i * 0.001) for i in range(19)] == [0.0] * 19  # all 100, no spreading
     assert state.used(ip, W, START + 1) == 100
+
+
+def test_before_a_windows_first_figure_a_quarter_of_the_limit_goes_blind_and_the_rest_waits_a_round_trip() -> None:
+    ip = IpState()
+    sent = [state.acquire(ip, 5, 100, W, START) for _ in range(8)]
+    assert [a.admitted for a in sent] == [True] * 5 + [False] * 3  # 25 of 100 before anyone knows the neighbours
+    assert sent[5].wait == state.FIGURE_WAIT_SECONDS and sent[5].reason == BUDGET
+    state.answered(ip, sent[0].ticket, 5, 45, W, START + 0.02)  # 40 by others: now it is known
+    # 45 + the 20 still in flight: 35 left, seven requests; the eighth waits for the next window.
+    assert [reserve(ip, 5, START + 0.02) for _ in range(8)] == [0.0] * 7 + [pytest.approx(60 - 0.02 + ROLLOVER_GUARD)]
+
+
+def test_the_first_request_of_a_window_always_goes_whatever_its_weight() -> None:
+    assert state.acquire(IpState(), 40, 100, W, START).admitted
 
 
 def test_waits_for_the_next_window_rather_than_overspend() -> None:
     ip = IpState()
-    assert reserve(ip, 5, START + 20, 10) == 0.0 and reserve(ip, 5, START + 20, 10) == 0.0
+    known(ip, START + 20, limit=10)
+    assert reserve(ip, 5, START + 20, 10) == 0.0
     admission = state.acquire(ip, 5, 10, W, START + 20)
     assert (admission.reason, admission.wait) == (BUDGET, 40 + ROLLOVER_GUARD)
-    state.answered(ip, 100, 5, None, W, START + 21)
     state.answered(ip, 100, 5, None, W, START + 21)
     assert reserve(ip, 5, START + 60 + ROLLOVER_GUARD, 10) == 0.0
 
@@ -132,8 +154,9 @@ def test_requests_in_flight_count_on_top_of_the_latest_figure_until_answered_the
 
 def test_a_second_burst_during_the_firsts_flight_on_a_busy_ip_waits_for_the_next_window() -> None:
     ip = IpState()
+    known(ip, START, others=50)  # 55 used
     first = [state.acquire(ip, 5, 100, W, START).ticket for _ in range(8)]  # 40 in flight
-    state.answered(ip, first[0], 5, 60, W, START + 0.1)  # a neighbour used 55 before it: 60 with it
+    state.answered(ip, first[0], 5, 60, W, START + 0.1)  # the server had counted only this one of them
     # 60 + 35 still in flight = 95: of a second burst of 8, only one fits; the others wait for the window.
     second = [state.acquire(ip, 5, 100, W, START + 0.1) for _ in range(8)]
     assert [a.admitted for a in second] == [True] + [False] * 7
@@ -144,7 +167,7 @@ def test_a_figure_for_a_request_sent_in_the_last_window_does_not_hold_this_one_s
     ip = IpState()
     ticket = state.acquire(ip, 5, 100, W, START + 59.9).ticket  # sent as the window ends
     state.answered(ip, ticket, 5, 99, W, START + 60.05)  # the last window's figure, in the next window
-    assert state.used(ip, W, START + 60.1) == 5  # its own weight may count here; the 99 does not
+    assert state.used(ip, W, START + 60.1) == 0  # answered: neither its weight nor the 99 holds this window
 
 
 def test_a_burst_fills_its_window_exactly() -> None:
@@ -166,7 +189,8 @@ def test_a_figure_from_an_earlier_window_is_ignored() -> None:
 
 def test_requests_in_flight_count_in_the_next_window_and_then_end() -> None:
     ip = IpState()
-    assert reserve(ip, 5, START, 10) == 0.0 and reserve(ip, 5, START, 10) == 0.0  # both in flight
+    known(ip, START, limit=20)
+    assert reserve(ip, 5, START, 20) == 0.0 and reserve(ip, 5, START, 20) == 0.0  # both in flight
     assert state.used(ip, W, START + 60) == 10  # they may reach Binance after the window turned
     assert state.used(ip, W, START + 120) == 0  # never answered (their sender died): forgotten
 
@@ -180,8 +204,10 @@ def test_an_answer_in_the_next_window_ends_its_request_there() -> None:
 
 def test_1200_cancels_fit_one_minute_and_the_next_ones_wait_for_the_next() -> None:
     ip = IpState()
-    sent = [reserve(ip, 5, START + i * 0.001, 6000) for i in range(1200)]
-    assert sent == [0.0] * 1200  # 6,000 weight at once
+    first = state.acquire(ip, 5, 6000, W, START)
+    state.answered(ip, first.ticket, 5, 5, W, START + 0.001)
+    sent = [reserve(ip, 5, START + i * 0.001, 6000) for i in range(1199)]
+    assert sent == [0.0] * 1199  # 6,000 weight at once, once a figure says nobody else uses the IP
     assert reserve(ip, 5, START + 2, 6000) == 58 + ROLLOVER_GUARD
 
 
@@ -228,3 +254,8 @@ def test_a_gate_that_is_not_a_number_is_dropped() -> None:
 def test_sound_state_passes_unchanged() -> None:
     ip = IpState(START - 1, False, 100, 30, 10, 5, 20)
     assert state.sane(ip, W, START) == [] and ip.fields() == (START - 1, False, 100, 30, 10, 5, 20)
+
+
+def test_a_window_rolled_a_little_early_by_a_process_whose_clock_is_ahead_is_kept() -> None:
+    ip = IpState(window=101, reserved=50, in_flight=10)  # another bot's clock is past 6060 already
+    assert state.sane(ip, W, START + 59.8) == [] and ip.fields()[2:5] == (101, 50, 10)

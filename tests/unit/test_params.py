@@ -134,3 +134,23 @@ def test_symbols_is_a_list_or_none_never_a_bare_string() -> None:
     assert symbols_argument(("BTC/USDT",), "many") == ["BTC/USDT"]
     with pytest.raises(ccxt.BadRequest):
         symbols_argument("BTC/USDT", "many")
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"maxElapsed": 3 * 86400 + 1}, "maxElapsed must be a finite number of seconds >= 0 and <= 259200"),
+        ({"maxRetryAfter": 10**9}, "maxRetryAfter must be a finite number of seconds >= 0 and <= 259200"),
+        ({"maxAttempts": 1001}, "maxAttempts must be an integer in 1..1000"),
+        ({"confirm": True, "maxConfirmRounds": 1001}, "maxConfirmRounds must be an integer in 0..1000"),
+    ],
+)
+def test_budgets_beyond_their_bounds_raise_bad_request(params: dict[str, Any], says: str) -> None:
+    with pytest.raises(ccxt.BadRequest, match=says.replace(".", r"\.")):
+        call_options(None, params, "cancel_all_margin_orders")
+
+
+def test_budgets_at_their_bounds_are_taken() -> None:
+    params = {"maxElapsed": 3 * 86400, "maxRetryAfter": 3 * 86400, "maxAttempts": 1000}
+    options = call_options(None, {**params, "confirm": True, "maxConfirmRounds": 1000}, "cancel_all_margin_orders")
+    assert options.budget == (1000, 259200.0, 259200.0) and options.confirm_rounds == 1000
