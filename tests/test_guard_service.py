@@ -48,15 +48,16 @@ def last_firing(url: str, key: str) -> dict[str, Any] | None:
 
 def wait_for_flat(url: str, key: str, seconds: float = SECONDS) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
+    seen: Any = None
     while time.monotonic() < deadline:
         try:
-            firing = last_firing(url, key)
-        except Exception:  # the store is still coming up, or locked
-            firing = None
-        if firing is not None and firing["outcome"] == "flat":
-            return firing
+            seen = last_firing(url, key)
+        except Exception as error:  # the store is still coming up, or locked
+            seen = error
+        if isinstance(seen, dict) and seen["outcome"] == "flat":
+            return seen
         time.sleep(0.05)
-    raise AssertionError(f"no flat firing in {url}")
+    raise AssertionError(f"no flat firing in {url}: {seen!r}")
 
 
 def environment(**extra: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import papi_plugin
+from papi_plugin.limits import shared
 from papi_plugin.limits.stores import ENVIRONMENT
 from papi_plugin.simulator import Simulator
 from tests.fake_time import FakeTime
@@ -63,6 +64,7 @@ def flatten_through_a_fault(
     finally:
         manager.unregister(observer)
         run.close([exchange])
+    shared.flush_all(5.0)  # what the writer thread still had to tell the store: its failure is logged too
     assert observer.fired
     assert sorted(result) == symbols and all(len(orders) == 1 for orders in result.values())
     assert sim.open_orders() == []

@@ -10,7 +10,6 @@ operating system's file locks, released when a process dies).
 from __future__ import annotations
 
 import contextlib
-import errno
 import math
 import os
 import sqlite3
@@ -91,8 +90,9 @@ def refused(path: str, found: os.stat_result, what: str) -> str | None:
     """Why ``path`` (a file or its folder) must not hold the store: whoever may write it can switch the
     kill switch off for every process, so only this user may."""
     if stat.S_ISLNK(found.st_mode):
-        return f"{what} {path} is a symbolic link"
-    if found.st_uid != os.geteuid():
+        return f"{what} {path} is a symbolic link; give the real path"
+    trusted = (os.geteuid(), 0) if stat.S_ISDIR(found.st_mode) else (os.geteuid(),)  # root may own the folder
+    if found.st_uid not in trusted:
         return f"{what} {path} is owned by another user (uid {found.st_uid})"
     sticky_folder = stat.S_ISDIR(found.st_mode) and found.st_mode & stat.S_ISVTX  # /tmp: nobody swaps our file
     if found.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not sticky_folder:
@@ -102,25 +102,23 @@ def refused(path: str, found: os.stat_result, what: str) -> str | None:
 
 def prepared(path: str) -> str:
     """Make the store's folder (0700) and file (0600) if missing, whatever the umask; raise ``Unusable`` for a
-    path that another user could write or that points elsewhere (a symbolic link)."""
+    path that another user could write or that points elsewhere (a symbolic link).
+
+    An existing file is only looked at (``lstat``), never opened: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, and SQLite's connections hold theirs."""
     folder = os.path.dirname(path) or "."
     try:
         if not os.path.lexists(folder):
             os.makedirs(folder, mode=0o700, exist_ok=True)
             os.chmod(folder, 0o700)
-        problem = refused(folder, os.lstat(folder), "the store's folder")
+        problem = refused(folder, os.stat(folder), "the store's folder")
+        if problem is None and not os.path.lexists(path):
+            with contextlib.suppress(FileExistsError):  # another process made it a moment ago
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+                os.chmod(path, 0o600)  # whatever the umask left of it
         if problem is None:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-            try:
-                found = os.fstat(descriptor)
-                problem = refused(path, found, "the store's file")
-                if problem is None and stat.S_IMODE(found.st_mode) & 0o077 and found.st_size == 0:
-                    os.fchmod(descriptor, 0o600)  # made just now, under a loose umask
-            finally:
-                os.close(descriptor)
+            problem = refused(path, os.lstat(path), "the store's file")
     except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise Unusable(f"the store's file {path} is a symbolic link; give the real path") from None
         raise Unusable(f"cannot open {path}: {error.strerror}") from None
     if problem is not None:
         raise Unusable(f"{problem}; refused, as anyone who may write the store may disable the kill switch")
