@@ -33,12 +33,14 @@ import ccxt
 import ccxt.async_support as accxt
 
 import papi_plugin
-from papi_plugin.capabilities.countdown import account_of
 from papi_plugin.cli import MARKET_OPTIONS
 from papi_plugin.limits.stores import open_store
 from papi_plugin.protocol.orders import unified_orders
 from papi_plugin.simulator import DEMO_API_KEY, DEMO_SECRET, Simulator, point_at
 from papi_plugin.simulator.fleet import Fleet, place_one_order_each
+from papi_plugin.switch import records
+from papi_plugin.switch.arming import account_of
+from papi_plugin.switch.stores import switch_store
 
 UNLIMITED = 10**9
 
@@ -890,14 +892,14 @@ def dead_mans_switch(rounds: int) -> Row:
             assert guard.stderr is not None
             while "watching" not in guard.stderr.readline():
                 pass
-            store_client = open_store(store)
+            store_client, _ = switch_store(store)
             account = account_of(DEMO_API_KEY)
             for _ in range(rounds):
                 seed_all()
                 deadline = bot.cancel_all_portfolio_orders_after(1000)["deadline"]
                 while True:
-                    firing = store_client.firings(account).get("default")
-                    outcome = json.loads(firing) if firing else {}
+                    kept = records.firings(store_client.firings(account))[0].get("default")
+                    outcome = kept[0] if kept else {}
                     if outcome.get("outcome") == "flat" and outcome["deadlines"]["default"] == deadline:
                         break
                     time.sleep(0.02)

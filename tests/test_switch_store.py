@@ -86,15 +86,15 @@ class Forger:
     def ip(self, key: str, **fields: Any) -> None:
         """The IP's limits row, with ``fields`` forged."""
         values = {"gate_until": 0.0, "banned": 0, "window": 0, "reserved": 0, "in_flight": 0, "carried": 0, "used": 0}
+        values["others"] = 0
         values.update(fields)
         if self.sqlite:
             store = limits_sqlite.Store(self.url)
             store.snapshot(key)  # the table exists
             store.close()
             with sqlite3.connect(limits_sqlite.path_of(self.url), isolation_level=None) as db:
-                db.execute(
-                    "INSERT OR REPLACE INTO gates_and_budgets VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (key, *values.values())
-                )
+                statement = "INSERT OR REPLACE INTO gates_and_budgets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                db.execute(statement, (key, *values.values()))
         else:
             self._redis().hset(f"papi_plugin:limits:{key}", mapping={k: str(v) for k, v in values.items()})
 

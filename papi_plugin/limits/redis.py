@@ -39,15 +39,17 @@ from papi_plugin.limits.stores import distrusted, shown
 TIMEOUT_SECONDS = 1.0  # a store slower than this counts as failed for the request at hand
 CONNECTIONS = 4  # per process: each script takes microseconds; a fleet must not storm Redis with connections
 DEFAULT_PREFIX = "papi_plugin:"
-FIELDS = ("gate_until", "banned", "window", "reserved", "in_flight", "carried", "used")
+FIELDS = ("gate_until", "banned", "window", "reserved", "in_flight", "carried", "used", "others")
 
 # Shared by every script: read the hash, drop what the rules could not have written (state.sane, said back in
 # `problem`), roll to the window of `now`, and write back (state.py's roll).
 _LOAD_AND_ROLL = """
-local f = redis.call('HMGET', KEYS[1], 'gate_until', 'banned', 'window', 'reserved', 'in_flight', 'carried', 'used')
+local f = redis.call('HMGET', KEYS[1], 'gate_until', 'banned', 'window', 'reserved', 'in_flight', 'carried', 'used',
+                     'others')
 local function int(v) local n = tonumber(v) if n and n == math.floor(n) then return n end return nil end
 local s = {gate_until = tonumber(f[1]) or 0, banned = f[2] == '1', window = int(f[3]) or -1,
-           reserved = int(f[4]) or 0, in_flight = int(f[5]) or 0, carried = int(f[6]) or 0, used = int(f[7]) or 0}
+           reserved = int(f[4]) or 0, in_flight = int(f[5]) or 0, carried = int(f[6]) or 0, used = int(f[7]) or 0,
+           others = int(f[8]) or 0}
 local problem = ''
 local function sane(window_seconds, now, max_gate, max_weight, slack)
   if f[1] and (tonumber(f[1]) == nil or s.gate_until ~= s.gate_until or s.gate_until > now + max_gate) then
@@ -58,25 +60,25 @@ local function sane(window_seconds, now, max_gate, max_weight, slack)
   local index = math.floor(now / window_seconds)
   local latest = math.floor((now + slack) / window_seconds)
   local bad = false
-  for i = 3, 7 do if f[i] and int(f[i]) == nil then bad = true end end
+  for i = 3, 8 do if f[i] and int(f[i]) == nil then bad = true end end
   if s.window > latest then
     problem = problem .. ' a budget window (' .. tostring(f[3]) .. ') later than the current one'
     bad = true
   elseif s.reserved < 0 or s.reserved > max_weight or s.used < 0 or s.used > max_weight or s.in_flight < 0
-      or s.carried < 0 or s.in_flight > s.reserved then
+      or s.carried < 0 or s.in_flight > s.reserved or s.others < 0 or s.others > s.used then
     problem = problem .. ' budget counts the rules cannot produce: ' .. tostring(f[4]) .. ' reserved, '
       .. tostring(f[5]) .. ' in flight, ' .. tostring(f[6]) .. ' carried, ' .. tostring(f[7]) .. ' used'
     bad = true
   elseif bad then
     problem = problem .. ' budget counts that are not integers'
   end
-  if bad then s.window, s.reserved, s.in_flight, s.carried, s.used = index, 0, 0, 0, 0 end
+  if bad then s.window, s.reserved, s.in_flight, s.carried, s.used, s.others = index, 0, 0, 0, 0, 0 end
 end
 local function roll(window_seconds, now)
   local index = math.floor(now / window_seconds)
   if index > s.window then
     if index == s.window + 1 then s.carried = s.in_flight else s.carried = 0 end
-    s.reserved, s.in_flight, s.used, s.window = 0, 0, 0, index
+    s.reserved, s.in_flight, s.used, s.others, s.window = 0, 0, 0, 0, index
   end
   return index
 end
@@ -84,7 +86,7 @@ local function save(window_seconds, now)
   redis.call('HSET', KEYS[1], 'gate_until', string.format('%.17g', s.gate_until), 'banned', s.banned and '1' or '0',
              'window', string.format('%d', s.window), 'reserved', string.format('%d', s.reserved),
              'in_flight', string.format('%d', s.in_flight), 'carried', string.format('%d', s.carried),
-             'used', string.format('%d', s.used))
+             'used', string.format('%d', s.used), 'others', string.format('%d', s.others))
   local keep = math.max(s.gate_until, (s.window + 2) * window_seconds) - now
   redis.call('PEXPIRE', KEYS[1], math.max(1000, math.ceil(keep * 1000) + 1000))
 end
@@ -109,6 +111,10 @@ if weight > 0 and s.used == 0 and outstanding > 0 and (outstanding + weight) * t
   return {ARGV[9], 'budget', string.format('%d', s.window), problem}
 end
 local view = math.max(s.reserved, s.used + s.in_flight) + s.carried
+if weight > 0 and weight > limit - view and s.others == 0 and weight <= limit - s.reserved then
+  save(window_seconds, now)
+  return {ARGV[9], 'budget', string.format('%d', s.window), problem}
+end
 if weight > 0 and weight > limit - view then
   save(window_seconds, now)
   local wait = (s.window + 1) * window_seconds - now + guard
@@ -131,7 +137,10 @@ sane(window_seconds, now, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]
 roll(window_seconds, now)
 if ticket == s.window then
   s.in_flight = math.max(0, s.in_flight - weight)
-  if used >= 0 then s.used = math.max(s.used, used) end
+  if used >= 0 then
+    s.used = math.max(s.used, used)
+    s.others = math.max(s.others, used - s.reserved)
+  end
 elseif ticket == s.window - 1 then
   s.carried = math.max(0, s.carried - weight)
 end

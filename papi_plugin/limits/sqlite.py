@@ -37,22 +37,24 @@ CREATE TABLE IF NOT EXISTS gates_and_budgets (
     reserved INTEGER NOT NULL,
     in_flight INTEGER NOT NULL,
     carried INTEGER NOT NULL,
-    used INTEGER NOT NULL
+    used INTEGER NOT NULL,
+    others INTEGER NOT NULL
 );
 """
-COLUMNS = "gate_until, banned, window, reserved, in_flight, carried, used"
+COLUMNS = "gate_until, banned, window, reserved, in_flight, carried, used, others"
 GATE = "SELECT gate_until, banned FROM gates_and_budgets WHERE key = ?"
 SELECT = f"SELECT {COLUMNS} FROM gates_and_budgets WHERE key = ?"
 UPDATE = (
     "UPDATE gates_and_budgets SET gate_until = ?, banned = ?, window = ?, reserved = ?, in_flight = ?, carried = ?,"
-    " used = ? WHERE key = ?"
+    " used = ?, others = ? WHERE key = ?"
 )
-INSERT = "INSERT INTO gates_and_budgets VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT = "INSERT INTO gates_and_budgets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 # A row these rules could have written (state.sane): the fast statements touch no other.
 SANE = (
     " AND typeof(gate_until) IN ('real', 'integer') AND gate_until <= :now + :max_gate"
     " AND typeof(reserved) = 'integer' AND typeof(in_flight) = 'integer' AND typeof(carried) = 'integer'"
-    " AND typeof(used) = 'integer' AND reserved BETWEEN 0 AND :max_weight AND used BETWEEN 0 AND :max_weight"
+    " AND typeof(used) = 'integer' AND typeof(others) = 'integer' AND reserved BETWEEN 0 AND :max_weight"
+    " AND used BETWEEN 0 AND :max_weight AND others BETWEEN 0 AND used"
     " AND in_flight >= 0 AND carried >= 0 AND in_flight <= reserved"
 )
 # The common case of state.acquire and state.answered as one statement each (no roll, gate open, room left;
@@ -67,7 +69,8 @@ FAST_ACQUIRE = (
 )
 FAST_ANSWERED = (
     "UPDATE gates_and_budgets SET in_flight = max(0, in_flight - :weight),"
-    " used = CASE WHEN :used IS NULL THEN used ELSE max(used, :used) END"
+    " used = CASE WHEN :used IS NULL THEN used ELSE max(used, :used) END,"
+    " others = CASE WHEN :used IS NULL THEN others ELSE max(others, :used - reserved) END"
     " WHERE key = :key AND window = :index AND :ticket = :index" + SANE
 )
 BOUNDS = {"max_gate": MAX_GATE_SECONDS, "max_weight": MAX_WEIGHT, "share": BLIND_SHARE}
@@ -296,5 +299,5 @@ def loaded(row: tuple[Any, ...] | None) -> tuple[IpState, list[str]]:
         gate_until, banned = 0.0, 0
     if not all(isinstance(value, int) for value in (window, *counts)):
         problems.append(f"budget counts {(window, *counts)!r} that are not integers")
-        window, counts = -1, [0, 0, 0, 0]
+        window, counts = -1, [0, 0, 0, 0, 0]
     return IpState(float(gate_until), bool(banned), int(window), *(int(value) for value in counts)), problems

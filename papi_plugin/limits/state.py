@@ -52,7 +52,7 @@ class Admission(NamedTuple):
 class IpState:
     """The fields every store keeps per IP (a SQLite row, a Redis hash)."""
 
-    __slots__ = ("banned", "carried", "gate_until", "in_flight", "reserved", "used", "window")
+    __slots__ = ("banned", "carried", "gate_until", "in_flight", "others", "reserved", "used", "window")
 
     def __init__(
         self,
@@ -63,6 +63,7 @@ class IpState:
         in_flight: int = 0,
         carried: int = 0,
         used: int = 0,
+        others: int = 0,
     ) -> None:
         self.gate_until = gate_until  # Binance's clock, seconds: nothing is sent before
         self.banned = banned  # closed by a 418 (True) or by a 429 (False)
@@ -71,9 +72,11 @@ class IpState:
         self.in_flight = in_flight  # weight sent in this window and not answered yet
         self.carried = carried  # weight sent in the last window, not answered yet: it may count in this one
         self.used = used  # the server's highest figure for this window, from an answer to a request sent in it
+        self.others = others  # the most a figure showed beyond all the fleet had sent: other programs' weight
 
-    def fields(self) -> tuple[float, bool, int, int, int, int, int]:
-        return self.gate_until, self.banned, self.window, self.reserved, self.in_flight, self.carried, self.used
+    def fields(self) -> tuple[float, bool, int, int, int, int, int, int]:
+        fleet = (self.reserved, self.in_flight, self.carried)
+        return self.gate_until, self.banned, self.window, *fleet, self.used, self.others
 
     def __repr__(self) -> str:
         return f"IpState{self.fields()}"
@@ -88,7 +91,7 @@ def roll(state: IpState, index: int) -> None:
     (a process killed mid-request leaves nothing behind for longer)."""
     if index > state.window:
         state.carried = state.in_flight if index == state.window + 1 else 0
-        state.reserved, state.in_flight, state.used, state.window = 0, 0, 0, index
+        state.reserved, state.in_flight, state.used, state.others, state.window = 0, 0, 0, 0, index
 
 
 def view(state: IpState) -> int:
@@ -108,8 +111,18 @@ def acquire(state: IpState, weight: int, limit: int, window: float, now: float) 
     if weight > 0 and blind(state, weight, limit):
         return Admission(FIGURE_WAIT_SECONDS, BUDGET, state.window)
     if weight > 0 and weight > limit - view(state):
+        if alone(state) and weight <= limit - state.reserved:  # full only while the fleet's answers are out
+            return Admission(FIGURE_WAIT_SECONDS, BUDGET, state.window)
         return Admission((state.window + 1) * window - now + ROLLOVER_GUARD, BUDGET, state.window)
     return Admission(0.0, OPEN, reserve(state, weight, window, now))
+
+
+def alone(state: IpState) -> bool:
+    """Whether the server's figures show nobody but the fleet on the IP this window (none above what it sent).
+    Then a window that looks full only because answers are out is looked at again a round trip later; with
+    other programs about, it is left to the next window: a window filled to its last weight would leave
+    them the 429s, and a 429 to anyone on the IP counts toward its ban."""
+    return state.others == 0
 
 
 def blind(state: IpState, weight: int, limit: int) -> bool:
@@ -138,6 +151,7 @@ def answered(state: IpState, ticket: int, weight: int, used: int | None, window:
         state.in_flight = max(0, state.in_flight - weight)
         if used is not None:
             state.used = max(state.used, used)
+            state.others = max(state.others, used - state.reserved)
     elif ticket == state.window - 1:  # counted in the last window or in this one: the figures will tell
         state.carried = max(0, state.carried - weight)
 
@@ -166,13 +180,17 @@ def sane(state: IpState, window: float | None, now: float) -> list[str]:
         state.gate_until, state.banned = 0.0, False
     if window is None:
         return problems
-    counts = (state.reserved, state.in_flight, state.carried, state.used)
+    counts = (state.reserved, state.in_flight, state.carried, state.used, state.others)
     index, latest = window_of(now, window), window_of(now + CLOCK_SLACK_SECONDS, window)
     if state.window > latest:  # another process's clock a little ahead rolls the window a little early: not this
         problems.append(f"a budget window ({state.window}) later than the current one ({index})")
-    elif any(count < 0 or count > MAX_WEIGHT for count in counts) or state.in_flight > state.reserved:
-        problems.append(f"budget counts (reserved, in flight, carried, used) {counts} the rules cannot produce")
+    elif (
+        any(count < 0 or count > MAX_WEIGHT for count in counts)
+        or state.in_flight > state.reserved
+        or state.others > state.used
+    ):
+        problems.append(f"budget counts (reserved, in flight, carried, used, others) {counts} the rules cannot produce")
     else:
         return problems
-    state.window, state.reserved, state.in_flight, state.carried, state.used = index, 0, 0, 0, 0
+    state.window, state.reserved, state.in_flight, state.carried, state.used, state.others = index, 0, 0, 0, 0, 0
     return problems

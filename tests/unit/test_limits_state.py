@@ -242,7 +242,7 @@ def test_a_three_day_ban_stays() -> None:
 )
 def test_counts_the_rules_cannot_produce_start_the_window_afresh(forged: IpState) -> None:
     problems = state.sane(forged, W, START)
-    assert len(problems) == 1 and forged.fields()[2:] == (100, 0, 0, 0, 0)
+    assert len(problems) == 1 and forged.fields()[2:] == (100, 0, 0, 0, 0, 0)
     assert state.acquire(forged, 5, 100, W, START).admitted
 
 
@@ -252,10 +252,30 @@ def test_a_gate_that_is_not_a_number_is_dropped() -> None:
 
 
 def test_sound_state_passes_unchanged() -> None:
-    ip = IpState(START - 1, False, 100, 30, 10, 5, 20)
-    assert state.sane(ip, W, START) == [] and ip.fields() == (START - 1, False, 100, 30, 10, 5, 20)
+    ip = IpState(START - 1, False, 100, 30, 10, 5, 20, 3)
+    assert state.sane(ip, W, START) == [] and ip.fields() == (START - 1, False, 100, 30, 10, 5, 20, 3)
 
 
 def test_a_window_rolled_a_little_early_by_a_process_whose_clock_is_ahead_is_kept() -> None:
     ip = IpState(window=101, reserved=50, in_flight=10)  # another bot's clock is past 6060 already
     assert state.sane(ip, W, START + 59.8) == [] and ip.fields()[2:5] == (101, 50, 10)
+
+
+
+def test_a_window_full_only_for_the_fleets_answers_still_out_is_looked_at_again_a_round_trip_later() -> None:
+    ip = IpState()
+    known(ip, START)  # nobody else on the IP
+    sent = [state.acquire(ip, 5, 100, W, START) for _ in range(15)]  # 80 sent, 75 of it in flight
+    assert all(a.admitted for a in sent)
+    state.answered(ip, sent[0].ticket, 5, 80, W, START + 0.01)  # all 80 counted already: 80 + 70 looks past 100
+    waiting = state.acquire(ip, 5, 100, W, START + 0.01)
+    assert (waiting.reason, waiting.wait) == (BUDGET, state.FIGURE_WAIT_SECONDS)
+
+
+def test_with_other_programs_on_the_ip_a_full_looking_window_is_left_to_the_next() -> None:
+    ip = IpState()
+    known(ip, START, others=50)
+    sent = [state.acquire(ip, 5, 100, W, START) for _ in range(9)]  # 55 + 45: the limit
+    assert all(a.admitted for a in sent)
+    waiting = state.acquire(ip, 5, 100, W, START + 0.01)
+    assert waiting.wait == pytest.approx(60 - 0.01 + ROLLOVER_GUARD)
