@@ -169,14 +169,15 @@ def test_a_second_burst_sent_while_the_firsts_answers_are_in_flight_on_a_busy_ip
 @pytest.mark.realtime
 def test_200_async_tasks_beside_a_steady_neighbour_end_with_no_ban() -> None:
     run = Runner()
-    with Simulator(weight_limit=300, window_seconds=1, extra_symbols=200) as sim:
-        exchange = extended("async", sim, {"weightLimit": 300, "weightWindow": 1, "maxElapsed": 60})
+    # A scaled-down minute of 2 s: 600 weight, the neighbour 50 a second (a sixth of it), the tasks 1,000.
+    with Simulator(weight_limit=600, window_seconds=2, extra_symbols=200) as sim:
+        exchange = extended("async", sim, {"weightLimit": 600, "weightWindow": 2, "maxElapsed": 60})
         run.call(exchange.load_markets)
         stop = threading.Event()
 
         def neighbour() -> None:  # 50 weight a second, where the window still has room for it
             while not stop.wait(0.2):
-                if sim.limits.weight_used + 10 <= 300:
+                if sim.limits.weight_used + 10 <= 600:
                     sim.charge(10)
 
         spending = threading.Thread(target=neighbour, daemon=True)

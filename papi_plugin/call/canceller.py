@@ -21,7 +21,7 @@ import pluggy
 from papi_plugin.call.attempts import Deadline, Failure, Tries, exhausted
 from papi_plugin.errors import Order, canceled_before
 from papi_plugin.limits import IpLimits, limits_for, origin
-from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, Admission
+from papi_plugin.limits.state import BANNED, BUDGET, DEFAULT_BAN_SECONDS, FIGURE_WAIT_SECONDS, Admission
 from papi_plugin.limits.stores import configured
 from papi_plugin.observers import tell
 from papi_plugin.protocol import calls, endpoints, futures_flows, margin_flows
@@ -161,13 +161,17 @@ class Canceller:
         left = call.deadline.left()
         return left if call.deadline.attempts > 1 else max(left, FIRST_ATTEMPT_SECONDS)
 
-    def admission_wait(self, call: Call, request: Request, admission: Admission) -> float:
+    def admission_wait(self, call: Call, request: Request, admission: Admission, looks: int = 0) -> float:
         """How long to wait before asking the IP's limits again; raises when the wait must not be taken.
 
         A ban is never waited out (the caller hears at once); a 429's pause is, when it is no longer than
         ``maxRetryAfter`` and ends inside the call; the budget's next window is, when it starts inside the call.
+        A wait for the answers in flight (``FIGURE_WAIT_SECONDS``) doubles with each look (``looks``), up to
+        16 times: many requests waiting together must not keep the store busy.
         """
         left = call.deadline.left()
+        if admission.reason == BUDGET and admission.wait == FIGURE_WAIT_SECONDS:
+            admission = admission._replace(wait=admission.wait * 2 ** min(looks, 2))
         if admission.reason == BANNED:
             raise ccxt.DDoSProtection(
                 f"{self.context(call, request)}: not sent, the IP is banned (HTTP 418) for {admission.wait:.0f} more s"

@@ -11,6 +11,7 @@ tasks) differ between the two.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -120,11 +121,12 @@ class SyncCanceller(Canceller):
     def admit(self, call: Call, request: Request, weight: int) -> int:
         """Wait until the IP's gate is open and its budget takes ``weight``: both checked, and the weight
         reserved, in one step of the limits store right before sending, after every wait."""
-        while True:
+        for looks in itertools.count():
             admission = call.limits.acquire(weight, call.pacing.weight_limit, call.pacing.window, self.server_clock())
             if admission.admitted:
                 return admission.ticket
-            self.sleep(self.admission_wait(call, request, admission))
+            self.sleep(self.admission_wait(call, request, admission, looks))
+        raise AssertionError("unreachable")
 
     def answered(self, call: Call, ticket: int, weight: int, kept: list[Any], failure: Failure | None) -> None:
         """Tell the IP's limits what the attempt's answer says: its used weight, a ban or a 429's pause."""
@@ -225,12 +227,13 @@ class AsyncCanceller(Canceller):
 
     async def admit(self, call: Call, request: Request, weight: int) -> int:
         """The async twin of ``SyncCanceller.admit``."""
-        while True:
+        for looks in itertools.count():
             now = self.server_clock()
             admission = await call.limits.acquire_async(weight, call.pacing.weight_limit, call.pacing.window, now)
             if admission.admitted:
                 return admission.ticket
-            await self.sleep(self.admission_wait(call, request, admission))
+            await self.sleep(self.admission_wait(call, request, admission, looks))
+        raise AssertionError("unreachable")
 
     async def answered(self, call: Call, ticket: int, weight: int, kept: list[Any], failure: Failure | None) -> None:
         """The async twin of ``SyncCanceller.answered``."""

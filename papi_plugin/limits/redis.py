@@ -28,6 +28,7 @@ from papi_plugin.limits.state import (
     BLIND_SHARE,
     CLOCK_SLACK_SECONDS,
     FIGURE_WAIT_SECONDS,
+    HEADROOM_SHARE,
     MAX_GATE_SECONDS,
     MAX_WEIGHT,
     ROLLOVER_GUARD,
@@ -65,7 +66,7 @@ local function sane(window_seconds, now, max_gate, max_weight, slack)
     problem = problem .. ' a budget window (' .. tostring(f[3]) .. ') later than the current one'
     bad = true
   elseif s.reserved < 0 or s.reserved > max_weight or s.used < 0 or s.used > max_weight or s.in_flight < 0
-      or s.carried < 0 or s.in_flight > s.reserved or s.others < 0 or s.others > s.used then
+      or s.carried < 0 or s.in_flight > s.reserved or s.others < 0 or s.others > math.max(s.used, 1) then
     problem = problem .. ' budget counts the rules cannot produce: ' .. tostring(f[4]) .. ' reserved, '
       .. tostring(f[5]) .. ' in flight, ' .. tostring(f[6]) .. ' carried, ' .. tostring(f[7]) .. ' used'
     bad = true
@@ -77,8 +78,14 @@ end
 local function roll(window_seconds, now)
   local index = math.floor(now / window_seconds)
   if index > s.window then
-    if index == s.window + 1 then s.carried = s.in_flight else s.carried = 0 end
-    s.reserved, s.in_flight, s.used, s.others, s.window = 0, 0, 0, 0, index
+    local seen = 0
+    if index == s.window + 1 then
+      s.carried = s.in_flight
+      if s.others > 0 then seen = 1 end
+    else
+      s.carried = 0
+    end
+    s.reserved, s.in_flight, s.used, s.others, s.window = 0, 0, 0, seen, index
   end
   return index
 end
@@ -92,7 +99,8 @@ local function save(window_seconds, now)
 end
 """
 
-# ARGV: weight, limit, window seconds, now, rollover guard, max gate, max weight, blind share, figure wait, slack
+# ARGV: weight, limit, window seconds, now, rollover guard, max gate, max weight, blind share, figure wait, slack,
+#   headroom share
 #   -> {wait, reason, ticket, problem}
 ACQUIRE = (
     _LOAD_AND_ROLL
@@ -106,19 +114,28 @@ if s.gate_until > now then
 end
 roll(window_seconds, now)
 local outstanding = s.in_flight + s.carried
-if weight > 0 and s.used == 0 and outstanding > 0 and (outstanding + weight) * tonumber(ARGV[8]) > limit then
-  save(window_seconds, now)
-  return {ARGV[9], 'budget', string.format('%d', s.window), problem}
-end
 local view = math.max(s.reserved, s.used + s.in_flight) + s.carried
-if weight > 0 and weight > limit - view and s.others == 0 and weight <= limit - s.reserved then
+local taken = view  -- with what other programs will likely spend before the window ends (state.headroom)
+if s.others > 0 then
+  local start = s.window * window_seconds
+  local pace = s.others / math.max(now - start, window_seconds / 20)
+  local expected = math.ceil(pace * math.max(start + window_seconds - now, 0))
+  taken = view + math.min(math.floor(limit / 2), math.max(math.floor(limit / tonumber(ARGV[11])), expected))
+end
+if weight > 0 and weight > limit - taken and s.others == 0 and weight <= limit - s.reserved then
   save(window_seconds, now)
   return {ARGV[9], 'budget', string.format('%d', s.window), problem}
 end
-if weight > 0 and weight > limit - view then
+if weight > 0 and weight > limit - taken then
   save(window_seconds, now)
   local wait = (s.window + 1) * window_seconds - now + guard
   return {string.format('%.17g', wait), 'budget', string.format('%d', s.window), problem}
+end
+local left, share = limit - view + outstanding, tonumber(ARGV[8])
+if weight > 0 and outstanding > 0
+    and outstanding + weight > math.max(math.floor(left / share), left - math.floor(limit / share)) then
+  save(window_seconds, now)
+  return {ARGV[9], 'budget', string.format('%d', s.window), problem}
 end
 s.reserved = s.reserved + weight
 s.in_flight = s.in_flight + weight
@@ -142,7 +159,9 @@ if ticket == s.window then
     s.others = math.max(s.others, used - s.reserved)
   end
 elseif ticket == s.window - 1 then
-  s.carried = math.max(0, s.carried - weight)
+  local answered_now = math.min(weight, s.carried)
+  s.carried = s.carried - answered_now
+  s.reserved = s.reserved + answered_now
 end
 save(window_seconds, now)
 return problem
@@ -172,6 +191,7 @@ BOUNDS: list[str | int | float] = [
     BLIND_SHARE,
     repr(FIGURE_WAIT_SECONDS),
     CLOCK_SLACK_SECONDS,
+    HEADROOM_SHARE,
 ]
 
 

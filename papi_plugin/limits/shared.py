@@ -29,6 +29,7 @@ log = logging.getLogger("papi_plugin")
 
 RETRY_STORE_SECONDS = 1.0  # after a failure, the store is left alone this long
 FLUSH_SECONDS = 0.5  # at exit, what the writer thread still has to write is waited for this long
+ANSWERS_FIRST_SECONDS = 2.0  # a reservation waits this long at most for this process's answers to be written
 WARN_EVERY_SECONDS = 60.0
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -173,7 +174,8 @@ class IpLimits:
     def acquire(self, weight: int, limit: int, window: float, now: float) -> Admission:
         """The gate, then the budget (``state.acquire``), in one step of the store."""
         if self.store.pending:
-            self.store.flush(FLUSH_SECONDS)  # the answers this process has had count first
+            self.store.flush(ANSWERS_FIRST_SECONDS)  # the answers this process has had count first (a busy host
+            # can keep the writer thread waiting for hundreds of milliseconds)
         shared = self.store.sync()
         if shared is not None:
             try:

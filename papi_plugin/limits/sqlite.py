@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from papi_plugin.limits import state
 from papi_plugin.limits.base import IpLimitsStore
-from papi_plugin.limits.state import BLIND_SHARE, MAX_GATE_SECONDS, MAX_WEIGHT, Admission, IpState
+from papi_plugin.limits.state import BLIND_SHARE, HEADROOM_SHARE, MAX_GATE_SECONDS, MAX_WEIGHT, Admission, IpState
 from papi_plugin.limits.stores import Unusable, distrusted
 
 CHECK_FILE_SECONDS = 0.1  # how often the file is checked for having been removed or replaced
@@ -54,7 +54,7 @@ SANE = (
     " AND typeof(gate_until) IN ('real', 'integer') AND gate_until <= :now + :max_gate"
     " AND typeof(reserved) = 'integer' AND typeof(in_flight) = 'integer' AND typeof(carried) = 'integer'"
     " AND typeof(used) = 'integer' AND typeof(others) = 'integer' AND reserved BETWEEN 0 AND :max_weight"
-    " AND used BETWEEN 0 AND :max_weight AND others BETWEEN 0 AND used"
+    " AND used BETWEEN 0 AND :max_weight AND others BETWEEN 0 AND max(used, 1)"
     " AND in_flight >= 0 AND carried >= 0 AND in_flight <= reserved"
 )
 # The common case of state.acquire and state.answered as one statement each (no roll, gate open, room left;
@@ -63,8 +63,12 @@ SANE = (
 FAST_ACQUIRE = (
     "UPDATE gates_and_budgets SET reserved = reserved + :weight, in_flight = in_flight + :weight"
     " WHERE key = :key AND window = :index AND gate_until <= :now"
-    " AND (:weight = 0 OR :weight <= :limit - (max(reserved, used + in_flight) + carried))"
-    " AND (:weight = 0 OR used > 0 OR in_flight + carried = 0 OR (in_flight + carried + :weight) * :share <= :limit)"
+    " AND (:weight = 0 OR :weight <= :limit - (CASE WHEN others > 0 THEN"
+    " min(:limit / 2, max(:limit / :headroom, CAST(others * :left / :elapsed AS INTEGER) + 1)) ELSE 0 END)"
+    " - (max(reserved, used + in_flight) + carried))"
+    " AND (:weight = 0 OR in_flight + carried = 0 OR in_flight + carried + :weight <= max("
+    "(:limit - max(reserved, used + in_flight) + in_flight) / :share,"
+    " :limit - max(reserved, used + in_flight) + in_flight - :limit / :share))"
     + SANE
 )
 FAST_ANSWERED = (
@@ -73,7 +77,7 @@ FAST_ANSWERED = (
     " others = CASE WHEN :used IS NULL THEN others ELSE max(others, :used - reserved) END"
     " WHERE key = :key AND window = :index AND :ticket = :index" + SANE
 )
-BOUNDS = {"max_gate": MAX_GATE_SECONDS, "max_weight": MAX_WEIGHT, "share": BLIND_SHARE}
+BOUNDS = {"max_gate": MAX_GATE_SECONDS, "max_weight": MAX_WEIGHT, "share": BLIND_SHARE, "headroom": HEADROOM_SHARE}
 
 
 def default_path() -> str:
@@ -235,9 +239,26 @@ class Store(IpLimitsStore):
     def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
         index = state.window_of(now, window)
         values = {"key": key, "weight": weight, "limit": limit, "index": index, "now": now, **BOUNDS}
+        start = index * window  # the window's time left and time gone: others' pace (state.headroom)
+        values.update(left=max(start + window - now, 0.0), elapsed=max(now - start, window / 20))
         if self.database.run(FAST_ACQUIRE, values) == 1:
             return Admission(0.0, state.OPEN, index)
+        refused = self._refused(key, weight, limit, window, now)
+        if refused is not None:
+            return refused
         return self._change(key, window, now, lambda found: state.acquire(found, weight, limit, window, now))
+
+    def _refused(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission | None:
+        """The rules' refusal, read without a write lock, when nothing is to be written (no roll, nothing to
+        drop): requests waiting together keep no writer from the file. None: the full rules decide."""
+        rows = self.database.rows(SELECT, (key,))
+        if not rows:
+            return None
+        found, problems = loaded(rows[0])
+        if problems or state.sane(found, window, now) or found.window != state.window_of(now, window):
+            return None
+        admission = state.acquire(found, weight, limit, window, now)
+        return None if admission.admitted else admission
 
     def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
         index = state.window_of(now, window)

@@ -11,9 +11,9 @@ Margin). Its view of a window is the larger of the weight the fleet sent in it a
 figure (``X-MBX-USED-WEIGHT-1M``, which counts other programs on the IP too) plus every request of the
 fleet sent in it whose answer has not arrived: the server may not have counted it yet (concurrent requests
 reach it in any order), and once answered it counts only through the figures, never twice. What the last
-window left in flight counts on top, until answered. Before a window's first figure nothing tells what
-other programs used: a quarter of the limit at most goes out blind (``BLIND_SHARE``), the rest waits for
-the first answer, a round trip.
+window left in flight counts on top, until answered. What other programs spend between two figures no rule
+sees: so at most a quarter of what the window has left is in flight at once (``crowded``), and once a figure
+shows other programs, their pace is left to them (``headroom``).
 
 Nothing read back from a store is trusted (``sane``): anyone who may write it could otherwise close the
 gate for years or switch pacing off for the whole fleet.
@@ -30,8 +30,9 @@ ROLLOVER_GUARD = 0.25  # seconds past a window's end before counting on a fresh 
 DEFAULT_BAN_SECONDS = 120.0  # Binance's shortest IP ban, when a 418 says nothing of its end
 MAX_GATE_SECONDS = 3 * 24 * 3600.0  # Binance's longest IP ban: a gate closed for longer was not closed by it
 MAX_WEIGHT = 1_000_000  # far above any window's weight: a count beyond it was not made by these rules
-BLIND_SHARE = 4  # before a window's first figure, in flight at most 1/4 of the limit (always one request)
+BLIND_SHARE = 4  # in flight at most 1/4 of what the window has left (always one request)
 CLOCK_SLACK_SECONDS = 5.0  # how far apart the fleet's ideas of Binance's clock may be: a later window is not forged
+HEADROOM_SHARE = 20  # with other programs on the IP, 1/20 of the limit is left to them
 FIGURE_WAIT_SECONDS = 0.02  # how long a request waits, before looking again, for a window's first figure
 
 OPEN, BANNED, RATE_LIMITED, BUDGET = "", "banned", "rate limited", "budget"
@@ -72,7 +73,7 @@ class IpState:
         self.in_flight = in_flight  # weight sent in this window and not answered yet
         self.carried = carried  # weight sent in the last window, not answered yet: it may count in this one
         self.used = used  # the server's highest figure for this window, from an answer to a request sent in it
-        self.others = others  # the most a figure showed beyond all the fleet had sent: other programs' weight
+        self.others = others  # the most a figure showed beyond all the fleet had sent; 1: others in the last window
 
     def fields(self) -> tuple[float, bool, int, int, int, int, int, int]:
         fleet = (self.reserved, self.in_flight, self.carried)
@@ -90,8 +91,10 @@ def roll(state: IpState, index: int) -> None:
     """Move to window ``index`` if it is a later one: what was in flight counts once more, then never again
     (a process killed mid-request leaves nothing behind for longer)."""
     if index > state.window:
-        state.carried = state.in_flight if index == state.window + 1 else 0
-        state.reserved, state.in_flight, state.used, state.others, state.window = 0, 0, 0, 0, index
+        following = index == state.window + 1
+        state.carried = state.in_flight if following else 0
+        seen = 1 if following and state.others > 0 else 0  # a neighbour of the last window is likely still there
+        state.reserved, state.in_flight, state.used, state.others, state.window = 0, 0, 0, seen, index
 
 
 def view(state: IpState) -> int:
@@ -108,13 +111,31 @@ def acquire(state: IpState, weight: int, limit: int, window: float, now: float) 
     if state.gate_until > now:
         return Admission(state.gate_until - now, BANNED if state.banned else RATE_LIMITED, state.window)
     roll(state, window_of(now, window))
-    if weight > 0 and blind(state, weight, limit):
-        return Admission(FIGURE_WAIT_SECONDS, BUDGET, state.window)
-    if weight > 0 and weight > limit - view(state):
+    if weight > 0 and weight > room(state, limit, window, now):
         if alone(state) and weight <= limit - state.reserved:  # full only while the fleet's answers are out
             return Admission(FIGURE_WAIT_SECONDS, BUDGET, state.window)
         return Admission((state.window + 1) * window - now + ROLLOVER_GUARD, BUDGET, state.window)
+    if weight > 0 and crowded(state, weight, limit):
+        return Admission(FIGURE_WAIT_SECONDS, BUDGET, state.window)
     return Admission(0.0, OPEN, reserve(state, weight, window, now))
+
+
+def room(state: IpState, limit: int, window: float, now: float) -> int:
+    """What the window has left for the fleet: the limit less the view, and less what other programs on the
+    IP will likely spend before it ends (``headroom``)."""
+    return limit - headroom(state, limit, window, now) - view(state)
+
+
+def headroom(state: IpState, limit: int, window: float, now: float) -> int:
+    """Weight left to the other programs a figure has shown on the IP: at the pace they spent so far this
+    window, for what is left of it; at least ``1 / HEADROOM_SHARE`` of the limit (they spend between a figure
+    and the requests it lets out), at most half. None when nobody else was seen."""
+    if not state.others:
+        return 0
+    start = state.window * window
+    pace = state.others / max(now - start, window / 20)
+    expected = math.ceil(pace * max(start + window - now, 0.0))
+    return min(limit // 2, max(limit // HEADROOM_SHARE, expected))
 
 
 def alone(state: IpState) -> bool:
@@ -125,11 +146,14 @@ def alone(state: IpState) -> bool:
     return state.others == 0
 
 
-def blind(state: IpState, weight: int, limit: int) -> bool:
-    """Whether ``weight`` must wait for the window's first figure: none has come, and it would put more than
-    ``1 / BLIND_SHARE`` of the limit in flight (the first request always goes)."""
+def crowded(state: IpState, weight: int, limit: int) -> bool:
+    """Whether ``weight`` must wait for answers in flight (one request always goes). What other programs spend
+    between two figures no rule sees, so in flight at once is at most what the window has left but a quarter
+    of the limit, and in that last quarter only a quarter of what is left: an overshoot costs a few 429s,
+    and the first closes the gate before a ban."""
     outstanding = state.in_flight + state.carried
-    return state.used == 0 and outstanding > 0 and (outstanding + weight) * BLIND_SHARE > limit
+    left = limit - view(state) + outstanding  # what the window had left before these were sent
+    return outstanding > 0 and outstanding + weight > max(left // BLIND_SHARE, left - limit // BLIND_SHARE)
 
 
 def reserve(state: IpState, weight: int, window: float, now: float) -> int:
@@ -152,8 +176,10 @@ def answered(state: IpState, ticket: int, weight: int, used: int | None, window:
         if used is not None:
             state.used = max(state.used, used)
             state.others = max(state.others, used - state.reserved)
-    elif ticket == state.window - 1:  # counted in the last window or in this one: the figures will tell
-        state.carried = max(0, state.carried - weight)
+    elif ticket == state.window - 1:  # counted in the last window or in this one: no figure tells which
+        answered_now = min(weight, state.carried)
+        state.carried -= answered_now
+        state.reserved += answered_now  # so it counts here, as if sent here: safe, for this window only
 
 
 def close_gate(state: IpState, until: float, banned: bool, now: float) -> None:
@@ -187,7 +213,7 @@ def sane(state: IpState, window: float | None, now: float) -> list[str]:
     elif (
         any(count < 0 or count > MAX_WEIGHT for count in counts)
         or state.in_flight > state.reserved
-        or state.others > state.used
+        or state.others > max(state.used, 1)
     ):
         problems.append(f"budget counts (reserved, in flight, carried, used, others) {counts} the rules cannot produce")
     else:
