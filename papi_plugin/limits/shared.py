@@ -201,10 +201,10 @@ class IpLimits:
         """A request's answer (or failure): the process's own copy knows at once, the shared store a moment
         later, from the store's writer thread (the sync shell's request returns without waiting for it; this
         process's next reservation waits for it, so that it never goes on less than what it was told)."""
-        LOCAL.answered(self.key, ticket, weight, used, window, now)
-        if not self.store.disabled:
+        if not self.store.disabled:  # handed over first: whoever sees the answer below also waits for its write
             key = self.key
             self.store.later(lambda shared: shared.answered(key, ticket, weight, used, window, now))
+        LOCAL.answered(self.key, ticket, weight, used, window, now)
 
     async def answered_async(self, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
         """The async shell's: written at once (a wait for the writer thread would stall the event loop)."""
