@@ -160,6 +160,15 @@ def sim_exchange(mode: str, sim: Simulator) -> Iterator[tuple[Any, Runner]]:
     runner.close([exchange])
 
 
+@pytest.fixture
+def account_sim() -> Iterator[Simulator]:
+    """A simulator holding orders of every kind: margin (an order and an OCO list), USD-M, COIN-M."""
+    with Simulator() as sim:
+        sim.seed_documented_example()
+        sim.seed_futures_example()
+        yield sim
+
+
 @pytest.fixture(scope="module")
 def markets_binance() -> Iterator[Any]:
     """A plain ccxt binance with the simulator's markets loaded once; for code that parses, never sends."""

@@ -110,3 +110,9 @@ def um_record_of(order_id: int, conditional: bool, status: str = "NEW", since: i
     order.time = order.update_time = since
     order.status = status
     return order.report(history=status != "NEW")
+
+
+def open_anywhere(sim: Simulator) -> int:
+    """Every order still open on the simulator: margin, USD-M and COIN-M, conditional orders included."""
+    futures = [sim.open_futures(kind, conditional=c) for kind in ("um", "cm") for c in (False, True)]
+    return len(sim.open_orders()) + sum(len(orders) for orders in futures)

@@ -21,6 +21,7 @@ import pytest
 from papi_plugin.simulator import Fault, Simulator
 from papi_plugin.switch.arming import account_of
 from papi_plugin.switch.stores import switch_store
+from tests.helpers import open_anywhere
 from tests.warm import NETWORK, Bot, Warm
 
 pytestmark = NETWORK
@@ -34,20 +35,6 @@ def store(request: pytest.FixtureRequest, tmp_path: pathlib.Path) -> str:
     if getattr(request, "param", "sqlite") == "sqlite":
         return f"sqlite:///{tmp_path / 'limits.sqlite3'}"
     return str(request.getfixturevalue("redis_url"))
-
-
-@pytest.fixture
-def account_sim() -> Iterator[Simulator]:
-    """A simulator holding orders of every kind: margin (an order and an OCO list), USD-M, COIN-M."""
-    with Simulator() as sim:
-        sim.seed_documented_example()
-        sim.seed_futures_example()
-        yield sim
-
-
-def open_anywhere(sim: Simulator) -> int:
-    futures = [sim.open_futures(kind, conditional=c) for kind in ("um", "cm") for c in (False, True)]
-    return len(sim.open_orders()) + sum(len(orders) for orders in futures)
 
 
 class Processes:

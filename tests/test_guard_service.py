@@ -25,6 +25,7 @@ from papi_plugin.simulator import Fault, Simulator
 from papi_plugin.switch import records
 from papi_plugin.switch.arming import account_of
 from papi_plugin.switch.stores import switch_store
+from tests.helpers import open_anywhere
 from tests.redis_server import RedisServer, free_port
 from tests.warm import NETWORK, Bot, Warm
 
@@ -33,11 +34,6 @@ pytestmark = NETWORK
 SECONDS = 20.0  # the longest any process here is waited for, on a loaded machine
 SKEWED_CLOCK = pathlib.Path(__file__).resolve().parent / "skewed_clock"
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def open_anywhere(sim: Simulator) -> int:
-    futures = [sim.open_futures(kind, conditional=c) for kind in ("um", "cm") for c in (False, True)]
-    return len(sim.open_orders()) + sum(len(orders) for orders in futures)
 
 
 def last_firing(url: str, key: str) -> dict[str, Any] | None:
@@ -64,14 +60,6 @@ def environment(**extra: str) -> dict[str, str]:
     found = {k: v for k, v in os.environ.items() if not k.startswith(("BINANCE_", "PAPI_TEST_"))}
     found.update(extra)
     return found
-
-
-@pytest.fixture
-def account_sim() -> Iterator[Simulator]:
-    with Simulator() as sim:
-        sim.seed_documented_example()
-        sim.seed_futures_example()
-        yield sim
 
 
 class Cold:
