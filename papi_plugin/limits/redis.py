@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import urllib.parse
 import weakref
-from typing import Any, NamedTuple
+from typing import Any
 
 import redis
 import redis.asyncio
@@ -229,10 +229,58 @@ def async_client(url: str) -> redis.asyncio.Redis:
     return redis.asyncio.Redis(connection_pool=pool)
 
 
+class Scripts:
+    """A client and the scripts registered on it, by name."""
+
+    def __init__(self, client: Any, scripts: dict[str, str]) -> None:
+        self.client = client
+        self.run = {name: client.register_script(text) for name, text in scripts.items()}
+
+
+class PerLoop:
+    """One asyncio client and its scripts per event loop, made on first use in it: redis-py's asyncio
+    connections belong to one loop."""
+
+    def __init__(self, address: str, scripts: dict[str, str]) -> None:
+        self.address, self.scripts = address, scripts
+        self._made: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Scripts] = weakref.WeakKeyDictionary()
+
+    def get(self) -> Scripts:
+        loop = asyncio.get_running_loop()
+        made = self._made.get(loop)
+        if made is None:
+            made = self._made[loop] = Scripts(async_client(self.address), self.scripts)
+        return made
+
+
+LIMITS_SCRIPTS = {"acquire": ACQUIRE, "answered": ANSWERED, "close_gate": CLOSE_GATE}
+
+
+# The scripts' arguments, and what their answers mean: the sync and async stores differ only in the I/O.
+
+
+def acquire_args(weight: int, limit: int, window: float, now: float) -> list[str | int | float]:
+    return [weight, limit, repr(window), repr(now), ROLLOVER_GUARD, *BOUNDS]
+
+
+def answered_args(ticket: int, weight: int, used: int | None, window: float, now: float) -> list[str | int | float]:
+    return [ticket, weight, -1 if used is None else used, repr(window), repr(now), MAX_GATE_SECONDS, MAX_WEIGHT,
+            CLOCK_SLACK_SECONDS]  # fmt: skip
+
+
+def close_gate_args(until: float, banned: bool, now: float) -> list[str | int | float]:
+    return [repr(until), 1 if banned else 0, repr(now), MAX_GATE_SECONDS]
+
+
 def admission(answer: list[str], where: str) -> Admission:
     wait, reason, ticket, problem = answer
-    distrusted(where, [problem.strip()] if problem else [])
+    said(where, problem)
     return Admission(float(wait), reason, int(ticket))
+
+
+def said(where: str, problem: Any) -> None:
+    """What a script dropped as forged, logged once (``stores.distrusted``)."""
+    distrusted(where, [str(problem).strip()] if problem else [])
 
 
 def loaded(values: list[Any]) -> IpState:
@@ -245,37 +293,32 @@ class Store(IpLimitsStore):
         self.url = url
         address, self.prefix = split_url(url)
         self.where = f"the limits store {shown(address)}"
-        self._client = sync_client(address)
-        self._acquire = self._client.register_script(ACQUIRE)
-        self._answered = self._client.register_script(ANSWERED)
-        self._close_gate = self._client.register_script(CLOSE_GATE)
+        self._redis = Scripts(sync_client(address), LIMITS_SCRIPTS)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}limits:{key}"
 
     def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
-        answer = self._acquire([self._key(key)], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD, *BOUNDS])
+        answer = self._redis.run["acquire"]([self._key(key)], acquire_args(weight, limit, window, now))
         return admission(answer, f"{self.where}, IP {key}")
 
     def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
-        values: list[str | int | float] = [ticket, weight, -1 if used is None else used, repr(window), repr(now)]
-        values += [MAX_GATE_SECONDS, MAX_WEIGHT, CLOCK_SLACK_SECONDS]
-        problem = self._answered([self._key(key)], values)
-        distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
+        problem = self._redis.run["answered"]([self._key(key)], answered_args(ticket, weight, used, window, now))
+        said(f"{self.where}, IP {key}", problem)
 
     def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
-        problem = self._close_gate([self._key(key)], [repr(until), 1 if banned else 0, repr(now), MAX_GATE_SECONDS])
-        distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
+        problem = self._redis.run["close_gate"]([self._key(key)], close_gate_args(until, banned, now))
+        said(f"{self.where}, IP {key}", problem)
 
     def gate(self, key: str) -> tuple[float, bool]:
-        until, banned = self._client.hmget(self._key(key), ["gate_until", "banned"])
+        until, banned = self._redis.client.hmget(self._key(key), ["gate_until", "banned"])
         return gate_of(until, banned)
 
     def snapshot(self, key: str) -> IpState:
-        return loaded(self._client.hmget(self._key(key), FIELDS))
+        return loaded(self._redis.client.hmget(self._key(key), FIELDS))
 
     def close(self) -> None:
-        self._client.close()
+        self._redis.client.close()
 
 
 def gate_of(until: Any, banned: Any) -> tuple[float, bool]:
@@ -286,57 +329,30 @@ def gate_of(until: Any, banned: Any) -> tuple[float, bool]:
         return float("inf"), False
 
 
-class Connected(NamedTuple):
-    """An asyncio client and its scripts."""
-
-    client: Any
-    acquire: Any
-    answered: Any
-    close_gate: Any
-
-
 class AsyncStore(AsyncIpLimitsStore):
-    """The asyncio twin of ``Store``: one client per event loop (redis-py's asyncio connections belong to one)."""
+    """The asyncio twin of ``Store``."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.address, self.prefix = split_url(url)
-        self.where = f"the limits store {shown(self.address)}"
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Connected] = weakref.WeakKeyDictionary()
+        address, self.prefix = split_url(url)
+        self.where = f"the limits store {shown(address)}"
+        self._redis = PerLoop(address, LIMITS_SCRIPTS)
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}limits:{key}"
 
-    def _for_loop(self) -> Connected:
-        """This event loop's client and scripts (made on first use in it)."""
-        loop = asyncio.get_running_loop()
-        connected = self._clients.get(loop)
-        if connected is None:
-            client = async_client(self.address)
-            connected = self._clients[loop] = Connected(
-                client,
-                client.register_script(ACQUIRE),
-                client.register_script(ANSWERED),
-                client.register_script(CLOSE_GATE),
-            )
-        return connected
-
     async def acquire(self, key: str, weight: int, limit: int, window: float, now: float) -> Admission:
-        acquire, bounds = self._for_loop().acquire, BOUNDS
-        answer = await acquire([self._key(key)], [weight, limit, repr(window), repr(now), ROLLOVER_GUARD, *bounds])
+        answer = await self._redis.get().run["acquire"]([self._key(key)], acquire_args(weight, limit, window, now))
         return admission(answer, f"{self.where}, IP {key}")
 
     async def answered(self, key: str, ticket: int, weight: int, used: int | None, window: float, now: float) -> None:
-        values: list[str | int | float] = [ticket, weight, -1 if used is None else used, repr(window), repr(now)]
-        values += [MAX_GATE_SECONDS, MAX_WEIGHT, CLOCK_SLACK_SECONDS]
-        problem = await self._for_loop().answered([self._key(key)], values)
-        distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
+        values = answered_args(ticket, weight, used, window, now)
+        said(f"{self.where}, IP {key}", await self._redis.get().run["answered"]([self._key(key)], values))
 
     async def close_gate(self, key: str, until: float, banned: bool, now: float) -> None:
-        values = [repr(until), 1 if banned else 0, repr(now), MAX_GATE_SECONDS]
-        problem = await self._for_loop().close_gate([self._key(key)], values)
-        distrusted(f"{self.where}, IP {key}", [str(problem).strip()] if problem else [])
+        values = close_gate_args(until, banned, now)
+        said(f"{self.where}, IP {key}", await self._redis.get().run["close_gate"]([self._key(key)], values))
 
     async def gate(self, key: str) -> tuple[float, bool]:
-        until, banned = await self._for_loop().client.hmget(self._key(key), ["gate_until", "banned"])
+        until, banned = await self._redis.get().client.hmget(self._key(key), ["gate_until", "banned"])
         return gate_of(until, banned)

@@ -7,11 +7,9 @@ hash outlives its deadline by a day; the guards and firings a week of silence. K
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from typing import Any, NamedTuple
+from typing import Any
 
-from papi_plugin.limits.redis import async_client, split_url, sync_client
+from papi_plugin.limits.redis import PerLoop, Scripts, split_url, sync_client
 from papi_plugin.limits.stores import shown
 from papi_plugin.switch.base import AsyncSwitchStore, SwitchStore
 from papi_plugin.switch.records import KEPT_FIRINGS
@@ -124,44 +122,43 @@ class Store(SwitchStore):
         address, prefix = split_url(url)
         self.where = shown(address)
         self.key = Keys(prefix)
-        self._client = sync_client(address)
-        self._scripts = {name: self._client.register_script(text) for name, text in SCRIPTS.items()}
+        self._redis = Scripts(sync_client(address), SCRIPTS)
 
     def arm(self, account: str, name: str, timeout_ms: int) -> int:
-        return int(self._scripts["arm"]([self.key("countdowns", account)], [name, timeout_ms, AFTER_DEADLINE_MS]))
+        return int(self._redis.run["arm"]([self.key("countdowns", account)], [name, timeout_ms, AFTER_DEADLINE_MS]))
 
     def disarm(self, account: str, name: str, armed_ms: int | None = None) -> None:
-        self._scripts["disarm"]([self.key("countdowns", account)], [name, "" if armed_ms is None else armed_ms])
+        self._redis.run["disarm"]([self.key("countdowns", account)], [name, "" if armed_ms is None else armed_ms])
 
     def countdowns(self, account: str) -> tuple[int, list[tuple[Any, Any, Any]]]:
-        flat = self._scripts["countdowns"]([self.key("countdowns", account)])
+        flat = self._redis.run["countdowns"]([self.key("countdowns", account)])
         return int(flat[0]), countdown_rows(flat[1:])
 
     def beat(self, account: str, guard: str) -> None:
-        self._scripts["beat"]([self.key("guards", account)], [guard, KEEP_MS])
+        self._redis.run["beat"]([self.key("guards", account)], [guard, KEEP_MS])
 
     def beats(self, account: str) -> tuple[int, list[tuple[Any, Any]]]:
-        flat = self._scripts["beats"]([self.key("guards", account)])
+        flat = self._redis.run["beats"]([self.key("guards", account)])
         return int(flat[0]), pairs_of(flat[1:])
 
     def lease(self, account: str) -> tuple[int, tuple[Any, Any] | None]:
-        return lease_of(self._scripts["lease"]([self.key("lease", account)]))
+        return lease_of(self._redis.run["lease"]([self.key("lease", account)]))
 
     def take_lease(self, account: str, holder: str, ttl_ms: int, replacing: str = "") -> bool:
-        return bool(self._scripts["take_lease"]([self.key("lease", account)], [holder, ttl_ms, replacing]))
+        return bool(self._redis.run["take_lease"]([self.key("lease", account)], [holder, ttl_ms, replacing]))
 
     def drop_lease(self, account: str, holder: str) -> None:
-        self._scripts["drop_lease"]([self.key("lease", account)], [holder])
+        self._redis.run["drop_lease"]([self.key("lease", account)], [holder])
 
     def record(self, account: str, name: str, firing: str, outcome: str) -> None:
         values: list[str | int] = [name, firing, outcome, KEPT_FIRINGS, KEEP_MS, SEPARATOR]
-        self._scripts["record"]([self.key("firings", account)], values)
+        self._redis.run["record"]([self.key("firings", account)], values)
 
     def firings(self, account: str) -> list[tuple[Any, Any, Any]]:
-        return firing_rows(self._client.hgetall(self.key("firings", account)))
+        return firing_rows(self._redis.client.hgetall(self.key("firings", account)))
 
     def close(self) -> None:
-        self._client.close()
+        self._redis.client.close()
 
 
 SCRIPTS = {
@@ -177,43 +174,27 @@ SCRIPTS = {
 }
 
 
-class Connected(NamedTuple):
-    client: Any
-    arm: Any
-    disarm: Any
-    beats: Any
-
-
 class AsyncStore(AsyncSwitchStore):
-    """The asyncio twin of what the arming call needs: one client per event loop."""
+    """The asyncio twin of what the arming call needs."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.address, prefix = split_url(url)
-        self.where = shown(self.address)
+        address, prefix = split_url(url)
+        self.where = shown(address)
         self.key = Keys(prefix)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Connected] = weakref.WeakKeyDictionary()
-
-    def _for_loop(self) -> Connected:
-        loop = asyncio.get_running_loop()
-        connected = self._clients.get(loop)
-        if connected is None:
-            client = async_client(self.address)
-            scripts = (client.register_script(text) for text in (ARM, DISARM, BEATS))
-            connected = self._clients[loop] = Connected(client, *scripts)
-        return connected
+        self._redis = PerLoop(address, {"arm": ARM, "disarm": DISARM, "beats": BEATS})
 
     async def arm(self, account: str, name: str, timeout_ms: int) -> int:
-        arm = self._for_loop().arm
+        arm = self._redis.get().run["arm"]
         return int(await arm([self.key("countdowns", account)], [name, timeout_ms, AFTER_DEADLINE_MS]))
 
     async def disarm(self, account: str, name: str, armed_ms: int | None = None) -> None:
-        disarm = self._for_loop().disarm
+        disarm = self._redis.get().run["disarm"]
         await disarm([self.key("countdowns", account)], [name, "" if armed_ms is None else armed_ms])
 
     async def beats(self, account: str) -> tuple[int, list[tuple[Any, Any]]]:
-        flat = await self._for_loop().beats([self.key("guards", account)])
+        flat = await self._redis.get().run["beats"]([self.key("guards", account)])
         return int(flat[0]), pairs_of(flat[1:])
 
     async def firings(self, account: str) -> list[tuple[Any, Any, Any]]:
-        return firing_rows(await self._for_loop().client.hgetall(self.key("firings", account)))
+        return firing_rows(await self._redis.get().client.hgetall(self.key("firings", account)))
