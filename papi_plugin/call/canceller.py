@@ -58,10 +58,11 @@ class Call(NamedTuple):
     started_ms: int  # on Binance's clock: orders canceled since then may be recovered from history
 
 
-def ip_limits_of(exchange: Any) -> IpLimits:
+def ip_limits_of(exchange: Any, pacing: LimitsOptions | None = None, papi: str | None = None) -> IpLimits:
     """The gate and budget of ``exchange``'s IP: ``limitsKey``, else its papi origin, in its limits store."""
-    pacing = limits_options(exchange.options.get(OPTIONS_KEY))
-    return limits_for(configured(pacing.store), pacing.key or origin(str(exchange.urls["api"]["papi"])))
+    if pacing is None:
+        pacing = limits_options(exchange.options.get(OPTIONS_KEY))
+    return limits_for(configured(pacing.store), pacing.key or papi or origin(str(exchange.urls["api"]["papi"])))
 
 
 class Canceller:
@@ -97,9 +98,7 @@ class Canceller:
 
     def ip_limits(self, pacing: LimitsOptions | None = None) -> IpLimits:
         """The gate and budget of this exchange's IP: ``limitsKey``, else its papi origin, in its store."""
-        if pacing is None:
-            pacing = limits_options(self.exchange.options.get(OPTIONS_KEY))
-        return limits_for(configured(pacing.store), pacing.key or self.papi_origin())
+        return ip_limits_of(self.exchange, pacing, self.papi_origin())
 
     def checked(self, name: str, params: Any) -> tuple[CallOptions, LimitsOptions]:
         """The call's options and the limits options, checked once for each change of them."""

@@ -11,7 +11,6 @@ tasks) differ between the two.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -121,12 +120,12 @@ class SyncCanceller(Canceller):
     def admit(self, call: Call, request: Request, weight: int) -> int:
         """Wait until the IP's gate is open and its budget takes ``weight``: both checked, and the weight
         reserved, in one step of the limits store right before sending, after every wait."""
-        for looks in itertools.count():
-            admission = call.limits.acquire(weight, call.pacing.weight_limit, call.pacing.window, self.server_clock())
-            if admission.admitted:
-                return admission.ticket
+        limit, window = call.pacing.weight_limit, call.pacing.window
+        looks = 0
+        while not (admission := call.limits.acquire(weight, limit, window, self.server_clock())).admitted:
             self.sleep(self.admission_wait(call, request, admission, looks))
-        raise AssertionError("unreachable")
+            looks += 1
+        return admission.ticket
 
     def answered(self, call: Call, ticket: int, weight: int, kept: list[Any], failure: Failure | None) -> None:
         """Tell the IP's limits what the attempt's answer says: its used weight, a ban or a 429's pause."""
@@ -227,13 +226,12 @@ class AsyncCanceller(Canceller):
 
     async def admit(self, call: Call, request: Request, weight: int) -> int:
         """The async twin of ``SyncCanceller.admit``."""
-        for looks in itertools.count():
-            now = self.server_clock()
-            admission = await call.limits.acquire_async(weight, call.pacing.weight_limit, call.pacing.window, now)
-            if admission.admitted:
-                return admission.ticket
+        limit, window = call.pacing.weight_limit, call.pacing.window
+        looks = 0
+        while not (admission := await call.limits.acquire_async(weight, limit, window, self.server_clock())).admitted:
             await self.sleep(self.admission_wait(call, request, admission, looks))
-        raise AssertionError("unreachable")
+            looks += 1
+        return admission.ticket
 
     async def answered(self, call: Call, ticket: int, weight: int, kept: list[Any], failure: Failure | None) -> None:
         """The async twin of ``SyncCanceller.answered``."""

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import ccxt
 
 from papi_plugin.call.canceller import ip_limits_of
+from papi_plugin.commands import NOT_FLAT, exit_code
 from papi_plugin.errors import CancelManyFailed
 from papi_plugin.limits.stores import described, distrusted
 from papi_plugin.protocol.clock import binance_now
@@ -118,6 +119,7 @@ class Guard:
         self.firing = False
         self.ready = False  # READY=1 said: from then on each beat says WATCHDOG=1
         self.progressed_at = clock()
+        self.store_now_ms = 0  # the store's clock at the last read of the countdowns
         self.prepared = False
         self._prepare_at = -math.inf
         self._pauses = 0
@@ -345,8 +347,6 @@ class Guard:
 
     def flatten(self, canceled: list[dict[str, Any]]) -> tuple[int, str | None]:
         """One pass: cancel everything (with confirm), then read what is still open. (exit code, problem)."""
-        from papi_plugin.commands import exit_code  # the one exit-code table
-
         try:
             try:
                 result = self.exchange.cancel_all_portfolio_orders(None, {"confirm": True})
@@ -362,8 +362,6 @@ class Guard:
         except ccxt.BaseError as error:
             return exit_code(error), f"{type(error).__name__}: {self.clean(error)}"
         if still:
-            from papi_plugin.commands import NOT_FLAT
-
             return NOT_FLAT, f"still open: {', '.join(sorted(still))}"
         return 0, None
 

@@ -93,16 +93,17 @@ def lease(row: tuple[Any, Any] | None) -> Lease | None:
     if row is None:
         return None
     holder, until = row
-    return Lease(str(holder)[:200], integer(until))
+    return Lease(str(holder), integer(until))  # whole: a takeover names the holder it replaces
 
 
 def held_too_long(found: Lease, now_ms: int, alive: list[str]) -> str | None:
     """Why another guard may take ``found`` over, if it may: held past any guard's lease time, or by a guard
     not seen alive (a lease the rules could not have left)."""
+    holder = found.holder[:200]  # as a log line shows it
     if found.until_ms is None or found.until_ms - now_ms > LEASE_MS + SKEW_MS:
-        return f"lease held by {found.holder} until {found.until_ms}, past any guard's {LEASE_MS} ms"
+        return f"lease held by {holder} until {found.until_ms}, past any guard's {LEASE_MS} ms"
     if found.until_ms > now_ms and found.holder not in alive:
-        return f"lease held by {found.holder} until {found.until_ms}, a guard not seen alive"
+        return f"lease held by {holder} until {found.until_ms}, a guard not seen alive"
     return None
 
 

@@ -111,3 +111,9 @@ def test_a_fired_countdown_is_forgotten_unless_pushed_again() -> None:
     timer.update([countdown], NOW)
     timer.forget(countdown)
     assert timer.due() == [] and timer.left_ms("default") is None
+
+
+def test_a_lease_is_read_with_its_whole_holder_so_a_takeover_names_the_one_it_replaces() -> None:
+    forged = "x" * 300
+    found = records.lease((forged, "forever"))
+    assert found == Lease(forged, None) and "x" * 200 + " until" in str(records.held_too_long(found, NOW, []))
